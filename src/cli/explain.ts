@@ -1,0 +1,38 @@
+import { compileGateway } from '../config/compile';
+import type { GatewayConfig } from '../config/types';
+import { silentLogger } from '../observability/logger';
+import { upstreamTarget } from '../routing/rewrite';
+import { gatewayDeps } from '../server/gateway-server';
+
+/** What the gateway would do with one request, in words; exit code 0 when a route matches. */
+export async function explain(config: GatewayConfig, method: string, url: string, host?: string): Promise<{ text: string; matched: boolean }> {
+  const gw = compileGateway(config, gatewayDeps(config, silentLogger()));
+  try {
+    const m = method.toUpperCase();
+    const match = gw.table.match(m, host, url);
+    switch (match.kind) {
+      case 'bad-path':
+        return { matched: false, text: `${m} ${url}\n  400 GW_BAD_PATH: ${match.reason}\n` };
+      case 'method-not-allowed':
+        return { matched: false, text: `${m} ${url}\n  405 GW_METHOD_NOT_ALLOWED: a route matches the path but not ${m}; Allow: ${match.allow}\n` };
+      case 'none':
+        return { matched: false, text: `${m} ${url}\n  404 GW_NOT_FOUND: no route prefix matches (and it is not a management endpoint if it is not listed by GET /)\n  routes: ${gw.routes.map((r) => r.prefix).join(', ')}\n` };
+      default: {
+        const r = match.route;
+        const target = upstreamTarget(url, r.prefix, r.rewrite);
+        const lines = [
+          `${m} ${url}`,
+          `  route:     ${r.name} (path ${r.prefix}${r.host ? `, host ${r.host}` : ''}, methods ${[...r.methods].join(', ')})`,
+          `  service:   ${r.service.name} (${config.loadBalancing.enabled ? r.service.config.loadBalancer : 'first_available'})`,
+          `  stages:    ${(gw.stagesByRoute.get(r.name) ?? []).join(' → ')}`,
+          `  timeout:   ${r.timeoutMs} ms, max body ${r.maxBodyBytes} bytes${r.websocket ? ', websocket upgrades proxied' : ''}`,
+          '  upstream candidates:',
+          ...r.service.instances.map((i) => `    ${i.origin}${target} (weight ${i.weight})`),
+        ];
+        return { matched: true, text: lines.join('\n') + '\n' };
+      }
+    }
+  } finally {
+    await gw.close();
+  }
+}

@@ -1,0 +1,231 @@
+import { ConfigProblem, didYouMean } from './errors';
+import { SourceMap, escapePointerToken } from './source-map';
+import { GatewayConfig, HttpMethod, RouteConfig } from './types';
+import { parseDuration, parseSize } from './units';
+import { checkRangeEntry } from '../net/ip-range';
+import { isManagementPath } from '../routing/management-paths';
+
+type Report = (pointer: string, message: string, options?: { key?: boolean; severity?: 'error' | 'warning' }) => void;
+
+const ALL_METHODS: HttpMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+
+function arr<T>(value: unknown): T[] {
+  return Array.isArray(value) ? (value as T[]) : [];
+}
+
+function checkPrefix(route: RouteConfig, i: number, report: Report): void {
+  const p = `/routes/${i}/path`;
+  const path = route.path;
+  if (typeof path !== 'string' || path === '') return;
+  if (!path.startsWith('/')) return report(p, `"${path}" must start with "/" (e.g. "/${path}")`);
+  if (path.length > 1 && path.endsWith('/')) {
+    return report(p, `"${path}" must not end with "/"; write "${path.replace(/\/+$/, '')}" (it matches the same requests)`);
+  }
+  if (/[?#\s]/.test(path) || path.includes('//')) return report(p, `"${path}" must be a plain path prefix (no query, fragment, spaces or "//")`);
+  if (path.split('/').some((s) => s === '.' || s === '..')) return report(p, `"${path}" must not contain "." or ".." segments`);
+  const reserved = isManagementPath(path);
+  if (reserved) {
+    report(p, `"${path}" is the gateway's own path ${reserved === '/' ? '"/"' : `"${reserved}"`}; choose another prefix`);
+  }
+}
+
+function checkRewrite(route: RouteConfig, i: number, report: Report): void {
+  const rewrite = route.rewrite;
+  if (rewrite === undefined || typeof rewrite !== 'string') return;
+  const p = `/routes/${i}/rewrite`;
+  if (!rewrite.startsWith('/')) return report(p, `"${rewrite}" must start with "/" (e.g. "/api/v1")`);
+  if (/[?#\s]/.test(rewrite)) report(p, `"${rewrite}" must be a plain path (no query, fragment or spaces)`);
+}
+
+function checkPositiveDuration(value: unknown, pointer: string, report: Report, allowZero = false): void {
+  if (typeof value !== 'string') return;
+  const ms = parseDuration(value);
+  if (ms === undefined) return; // the schema pattern already said so
+  if (ms === 0 && !allowZero) report(pointer, `"${value}" must be longer than 0`);
+}
+
+function checkSize(value: unknown, pointer: string, report: Report): void {
+  if (typeof value !== 'string') return;
+  const bytes = parseSize(value);
+  if (bytes === 0) report(pointer, `"${value}" must be larger than 0`);
+}
+
+function checkRanges(list: unknown, pointer: string, report: Report): void {
+  arr<unknown>(list).forEach((entry, j) => {
+    if (typeof entry !== 'string') return;
+    const why = checkRangeEntry(entry);
+    if (why) report(`${pointer}/${j}`, why);
+  });
+}
+
+function hostOf(route: RouteConfig): string {
+  return typeof route.host === 'string' ? route.host.toLowerCase() : '';
+}
+
+function methodsOf(route: RouteConfig): HttpMethod[] {
+  return Array.isArray(route.methods) ? route.methods : ALL_METHODS;
+}
+
+/**
+ * Features whose blocks the schema reserves but this version does not enforce yet. A route that
+ * asks for one is refused rather than served without the protection it asked for.
+ */
+function checkNotYetEnforced(c: GatewayConfig, report: Report): void {
+  const refuse = (pointer: string, feature: string) =>
+    report(pointer, `${feature} is not enforced by this version of the gateway; remove it, or upgrade the gateway`);
+  const routes = arr<RouteConfig>(c.routes);
+  routes.forEach((r, i) => {
+    if (!r || typeof r !== 'object') return;
+    if (r.auth?.required === true && c.auth?.enabled !== false) refuse(`/routes/${i}/auth/required`, 'auth.required');
+    if (arr(r.auth?.roles).length || arr(r.auth?.anyRole).length) refuse(`/routes/${i}/auth`, 'auth roles');
+    if (r.rateLimit?.enabled === true && c.rateLimiting?.enabled !== false) refuse(`/routes/${i}/rateLimit/enabled`, 'rateLimit');
+    if (r.retry && typeof r.retry.attempts === 'number' && r.retry.attempts > 1) refuse(`/routes/${i}/retry/attempts`, 'retry');
+    if (r.validate && Object.keys(r.validate).length) refuse(`/routes/${i}/validate`, 'validate');
+    if (arr(r.contentTypes).length) refuse(`/routes/${i}/contentTypes`, 'contentTypes');
+    if (arr(r.ipFilter?.allow).length || arr(r.ipFilter?.deny).length) refuse(`/routes/${i}/ipFilter`, 'ipFilter');
+    const t = r.transform;
+    const ops = [t?.request?.headers, t?.response?.headers];
+    const transforms =
+      ops.some((h) => h && (Object.keys(h.set ?? {}).length || Object.keys(h.add ?? {}).length || arr(h.remove).length)) ||
+      Object.keys(t?.request?.query?.set ?? {}).length ||
+      arr(t?.request?.query?.remove).length;
+    if (transforms) refuse(`/routes/${i}/transform`, 'transform');
+  });
+  if (c.cors?.enabled === true) refuse('/cors/enabled', 'cors');
+  if (c.rateLimiting?.global?.enabled === true && c.rateLimiting.enabled !== false) refuse('/rateLimiting/global/enabled', 'rateLimiting.global');
+  if (arr(c.ipFilter?.allow).length || arr(c.ipFilter?.deny).length || arr(c.ipFilter?.managementAllow).length) refuse('/ipFilter', 'ipFilter');
+  if (c.auth?.validateWith?.enabled === true) refuse('/auth/validateWith/enabled', 'auth.validateWith');
+}
+
+/**
+ * Checks the schema cannot express: cross-references, uniqueness, overlaps, reserved paths, CIDRs.
+ * Runs on the resolved config even when the schema found problems, and guards every access, so
+ * that one run reports everything.
+ */
+export function checkSemantics(c: GatewayConfig, file: string, map: SourceMap): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const report: Report = (pointer, message, options = {}) =>
+    problems.push({
+      file,
+      ...(options.key ? map.keyAt(pointer) : map.valueAt(pointer)),
+      severity: options.severity ?? 'error',
+      pointer,
+      message,
+    });
+
+  const services = c.services && typeof c.services === 'object' ? c.services : {};
+  const serviceNames = Object.keys(services);
+  for (const [name, service] of Object.entries(services)) {
+    if (!service || typeof service !== 'object') continue;
+    const sp = `/services/${escapePointerToken(name)}`;
+    arr<{ url?: unknown; weight?: unknown }>(service.instances).forEach((inst, j) => {
+      if (!inst || typeof inst !== 'object') return;
+      if (inst.weight === 0) report(`${sp}/instances/${j}/weight`, 'weight must be greater than 0; remove the instance to send it no traffic');
+      if (typeof inst.url !== 'string') return;
+      let u: URL;
+      try {
+        u = new URL(inst.url);
+      } catch {
+        return report(`${sp}/instances/${j}`, `"${inst.url}" is not a valid URL`);
+      }
+      if ((u.pathname !== '/' && u.pathname !== '') || u.search || u.hash || u.username) {
+        report(`${sp}/instances/${j}`, `"${inst.url}" must be scheme://host:port only; put path changes in the route's rewrite`);
+      }
+    });
+    const hc = service.healthCheck;
+    if (hc && typeof hc === 'object') {
+      checkPositiveDuration(hc.interval, `${sp}/healthCheck/interval`, report);
+      checkPositiveDuration(hc.timeout, `${sp}/healthCheck/timeout`, report);
+    }
+  }
+
+  const routes = arr<RouteConfig>(c.routes);
+  const firstByName = new Map<string, number>();
+  routes.forEach((route, i) => {
+    if (!route || typeof route !== 'object') return;
+    const rp = `/routes/${i}`;
+    if (typeof route.service === 'string' && route.service !== '' && !(route.service in services)) {
+      report(`${rp}/service`, `unknown service "${route.service}"${didYouMean(route.service, serviceNames) || ` (services: ${serviceNames.join(', ')})`}`);
+    }
+    if (typeof route.name === 'string' && route.name !== '') {
+      const first = firstByName.get(route.name);
+      if (first !== undefined) {
+        report(`${rp}/name`, `route name "${route.name}" is already used by /routes/${first} (line ${map.valueAt(`/routes/${first}/name`).line}); names must be unique`);
+      } else firstByName.set(route.name, i);
+    }
+    checkPrefix(route, i, report);
+    checkRewrite(route, i, report);
+    checkPositiveDuration(route.timeout, `${rp}/timeout`, report);
+    checkSize(route.maxBodySize, `${rp}/maxBodySize`, report);
+    if (typeof route.host === 'string' && route.host !== '' && !/^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:\d+)?$/.test(route.host)) {
+      report(`${rp}/host`, `"${route.host}" is not a host name (e.g. lab.example.org or *.example.org)`);
+    }
+    checkRanges(route.ipFilter?.allow, `${rp}/ipFilter/allow`, report);
+    checkRanges(route.ipFilter?.deny, `${rp}/ipFilter/deny`, report);
+    if (route.websocket === true && Array.isArray(route.methods) && !route.methods.includes('GET')) {
+      report(`${rp}/methods`, 'a websocket route must allow GET (upgrades are GET requests)');
+    }
+    // Two routes that would compete for the same requests: the first one declared would always win.
+    for (let k = 0; k < i; k++) {
+      const other = routes[k];
+      if (!other || typeof other !== 'object' || other.path !== route.path || hostOf(other) !== hostOf(route)) continue;
+      const shared = methodsOf(route).filter((m) => methodsOf(other).includes(m));
+      if (shared.length) {
+        report(
+          `${rp}/path`,
+          `route "${route.name}" overlaps route "${other.name}" (/routes/${k}): same path${route.host ? ', host' : ''} and methods ${shared.join(', ')}; split the methods or change the path`,
+        );
+      }
+    }
+  });
+
+  const g = c.gateway;
+  if (g && typeof g === 'object') {
+    if (Array.isArray(g.trustProxy)) checkRanges(g.trustProxy, '/gateway/trustProxy', report);
+    checkSize(g.maxBodySize, '/gateway/maxBodySize', report);
+    checkSize(g.maxHeaderSize, '/gateway/maxHeaderSize', report);
+    checkPositiveDuration(g.headersTimeout, '/gateway/headersTimeout', report);
+    checkPositiveDuration(g.drainTimeout, '/gateway/drainTimeout', report, true);
+    checkPositiveDuration(g.requestTimeout, '/gateway/requestTimeout', report, true);
+  }
+  checkPositiveDuration(c.defaults?.timeout, '/defaults/timeout', report);
+  checkRanges(c.ipFilter?.allow, '/ipFilter/allow', report);
+  checkRanges(c.ipFilter?.deny, '/ipFilter/deny', report);
+  checkRanges(c.ipFilter?.managementAllow, '/ipFilter/managementAllow', report);
+
+  const auth = c.auth;
+  const anyRouteRequiresAuth = routes.some((r) => r && typeof r === 'object' && r.auth?.required === true);
+  if (auth && typeof auth === 'object' && auth.enabled !== false) {
+    const jwt = auth.jwt ?? {};
+    const algorithms = arr<string>(jwt.algorithms);
+    const hasKey = Boolean(jwt.secret || jwt.publicKey || jwt.jwksUri);
+    if (anyRouteRequiresAuth && !hasKey && auth.validateWith?.enabled !== true) {
+      report('/auth/jwt', 'a route requires auth but no key is set: set auth.jwt.secret (or AUTHENTICATION__JWT_SECRET_KEY), publicKey or jwksUri');
+    }
+    const hmac = algorithms.filter((a) => a.startsWith('HS'));
+    if (hmac.length && hmac.length !== algorithms.length) {
+      report('/auth/jwt/algorithms', `mixes HMAC (${hmac.join(', ')}) with public-key algorithms; list one family only`);
+    }
+    if (hmac.length && (jwt.publicKey || jwt.jwksUri) && !jwt.secret) {
+      report('/auth/jwt/algorithms', `${hmac.join(', ')} need auth.jwt.secret; public keys verify RS/ES/PS algorithms only`);
+    }
+    const vw = auth.validateWith;
+    if (vw?.enabled === true && typeof vw.service === 'string' && !(vw.service in services)) {
+      report('/auth/validateWith/service', `unknown service "${vw.service}"${didYouMean(vw.service, serviceNames)}`);
+    }
+  }
+
+  const rl = c.rateLimiting;
+  if (rl && typeof rl === 'object' && rl.enabled !== false && rl.store === 'redis') {
+    if (!rl.redisUrl) report('/rateLimiting', 'store is redis but redisUrl is empty: set rateLimiting.redisUrl or RATE_LIMITING__REDIS_URL');
+    else if (!/^rediss?:\/\//.test(rl.redisUrl)) report('/rateLimiting/redisUrl', `"${rl.redisUrl}" is not a redis:// or rediss:// URL`);
+  }
+
+  const cors = c.cors;
+  if (cors && typeof cors === 'object' && cors.credentials === true && arr(cors.origins).includes('*')) {
+    report('/cors/origins', '"*" cannot be combined with credentials: true (browsers refuse it); list the origins');
+  }
+
+  checkNotYetEnforced(c, report);
+  return problems;
+}

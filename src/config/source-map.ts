@@ -1,0 +1,121 @@
+/**
+ * Maps JSON pointers of a parsed YAML document back to line:column in its source, so that schema
+ * errors (which speak in pointers) can name the exact place in routes.yaml.
+ *
+ * js-yaml's `listener` reports an 'open' and a 'close' event for every node it composes. Nesting the
+ * events gives a tree; a node whose only child produced the very same value is a wrapper js-yaml
+ * creates while it probes for an implicit key, and is collapsed. In a mapping the children alternate
+ * key, value; in a sequence each child is an item.
+ */
+export interface Position {
+  line: number; // 1-based
+  column: number; // 1-based
+}
+
+export interface SourceMap {
+  /** Where the value at `pointer` starts, or of its nearest ancestor that has one. */
+  valueAt(pointer: string): Position;
+  /** Where the key of the entry at `pointer` starts (mapping entries), else its value. */
+  keyAt(pointer: string): Position;
+}
+
+interface Node {
+  start: number;
+  result: unknown;
+  children: Node[];
+}
+
+export function escapePointerToken(token: string): string {
+  return token.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+export function pointerParent(pointer: string): string {
+  const i = pointer.lastIndexOf('/');
+  return i <= 0 ? '' : pointer.slice(0, i);
+}
+
+/** Event sink to hand to js-yaml's `load(src, { listener })`. */
+export class SourceMapBuilder {
+  private readonly stack: Node[] = [{ start: 0, result: undefined, children: [] }];
+
+  readonly listener = (event: 'open' | 'close', state: { position: number; result: unknown }): void => {
+    if (event === 'open') {
+      this.stack.push({ start: state.position, result: undefined, children: [] });
+    } else {
+      const node = this.stack.pop();
+      if (!node) return;
+      node.result = state.result;
+      this.stack[this.stack.length - 1].children.push(node);
+    }
+  };
+
+  build(src: string): SourceMap {
+    const lineStarts = [0];
+    for (let i = 0; i < src.length; i++) if (src[i] === '\n') lineStarts.push(i + 1);
+    const toPosition = (offset: number): Position => {
+      let i = skipBlank(src, offset);
+      if (i >= src.length) i = Math.max(0, src.length - 1);
+      let lo = 0;
+      let hi = lineStarts.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (lineStarts[mid] <= i) lo = mid;
+        else hi = mid - 1;
+      }
+      return { line: lo + 1, column: i - lineStarts[lo] + 1 };
+    };
+
+    const values = new Map<string, Position>();
+    const keys = new Map<string, Position>();
+    const visit = (node: Node, pointer: string): void => {
+      node = unwrap(node);
+      values.set(pointer, toPosition(node.start));
+      if (Array.isArray(node.result)) {
+        node.children.forEach((child, i) => visit(child, `${pointer}/${i}`));
+      } else if (node.result !== null && typeof node.result === 'object') {
+        for (let i = 0; i + 1 < node.children.length; i += 2) {
+          const key = unwrap(node.children[i]);
+          const childPointer = `${pointer}/${escapePointerToken(String(key.result))}`;
+          keys.set(childPointer, toPosition(key.start));
+          visit(node.children[i + 1], childPointer);
+        }
+      }
+    };
+    const root = this.stack[0].children[0];
+    if (root) visit(root, '');
+
+    const nearest = (map: Map<string, Position>, pointer: string): Position => {
+      for (let p = pointer; ; p = pointerParent(p)) {
+        const found = map.get(p) ?? values.get(p);
+        if (found) return found;
+        if (p === '') return { line: 1, column: 1 };
+      }
+    };
+    return {
+      valueAt: (pointer) => nearest(values, pointer),
+      keyAt: (pointer) => nearest(keys, pointer),
+    };
+  }
+}
+
+function unwrap(node: Node): Node {
+  while (node.children.length === 1 && node.children[0].result === node.result) node = node.children[0];
+  return node;
+}
+
+/** js-yaml opens a node before the blanks and comments that precede it. */
+function skipBlank(src: string, i: number): number {
+  while (i < src.length) {
+    const c = src[i];
+    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') i++;
+    else if (c === '#') while (i < src.length && src[i] !== '\n') i++;
+    else break;
+  }
+  return i;
+}
+
+/** A source map for documents that did not come from a file (tests, env-only configs). */
+export const EMPTY_SOURCE_MAP: SourceMap = {
+  valueAt: () => ({ line: 1, column: 1 }),
+  keyAt: () => ({ line: 1, column: 1 }),
+};

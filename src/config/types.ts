@@ -1,0 +1,154 @@
+/**
+ * The resolved configuration: routes.yaml after env interpolation, environment overrides, schema
+ * validation and defaults. Field names are those of routes.yaml (schemas/routes.schema.json is the
+ * contract and documents each one). Durations and sizes stay strings here; compile parses them.
+ */
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
+export type Algorithm = 'round_robin' | 'weighted_round_robin' | 'least_connections';
+
+export interface AuthPolicy {
+  required: boolean;
+  roles: string[];
+  anyRole: string[];
+  stripAuthorization: boolean;
+}
+
+export interface RateLimitPolicy {
+  enabled: boolean;
+  requestsPerMinute: number;
+  burst: number;
+  key: string;
+}
+
+export interface HeaderOps {
+  set: Record<string, string>;
+  add: Record<string, string>;
+  remove: string[];
+}
+
+export interface TransformPolicy {
+  request: { headers: HeaderOps; query: { set: Record<string, string>; remove: string[] } };
+  response: { headers: HeaderOps };
+}
+
+export interface RetryPolicy {
+  attempts: number;
+  methods: HttpMethod[];
+  on: number[];
+  budget: { ratio: number; minPerSecond: number };
+}
+
+export interface IpFilterPolicy {
+  allow: string[];
+  deny: string[];
+}
+
+export interface InstanceConfig {
+  url: string;
+  weight: number;
+}
+
+export interface ServiceConfig {
+  instances: InstanceConfig[];
+  loadBalancer: Algorithm;
+  connections: number;
+  healthCheck: {
+    enabled: boolean;
+    path: string;
+    interval: string;
+    timeout: string;
+    healthyThreshold: number;
+    unhealthyThreshold: number;
+    expectStatus: number[];
+  };
+  circuitBreaker: {
+    enabled: boolean;
+    failureThreshold: number;
+    minimumRequests: number;
+    window: string;
+    openFor: string;
+    maxOpenFor: string;
+    halfOpenRequests: number;
+  };
+}
+
+export interface RouteConfig {
+  name: string;
+  path: string;
+  service: string;
+  rewrite?: string;
+  methods: HttpMethod[];
+  host: string;
+  timeout: string;
+  maxBodySize: string;
+  websocket: boolean;
+  contentTypes: string[];
+  auth: AuthPolicy;
+  rateLimit: RateLimitPolicy;
+  transform: TransformPolicy;
+  validate: Record<string, string>;
+  retry: RetryPolicy;
+  ipFilter: IpFilterPolicy;
+}
+
+export interface GatewayConfig {
+  version: 1;
+  gateway: {
+    host: string;
+    port: number;
+    environment: string;
+    requestTimeout: string;
+    headersTimeout: string;
+    keepAliveTimeout: string;
+    drainTimeout: string;
+    maxConcurrentRequests: number;
+    maxBodySize: string;
+    maxHeaderSize: string;
+    trustProxy: number | string[];
+  };
+  defaults: {
+    timeout: string;
+    auth: AuthPolicy;
+    rateLimit: RateLimitPolicy;
+    transform: TransformPolicy;
+    retry: RetryPolicy;
+  };
+  auth: {
+    enabled: boolean;
+    jwt: {
+      secret: string;
+      publicKey: string;
+      jwksUri: string;
+      algorithms: string[];
+      issuer: string;
+      audience: string;
+      clockTolerance: string;
+      maxAge: string;
+    };
+    validateWith: { enabled: boolean; service: string; path: string; cacheTtl: string };
+    forwardClaims: Record<string, string>;
+  };
+  rateLimiting: {
+    enabled: boolean;
+    store: 'memory' | 'redis';
+    redisUrl: string;
+    onStoreError: 'allow' | 'deny';
+    prefix: string;
+    global: { enabled: boolean; requestsPerMinute: number; burst: number };
+  };
+  cors: {
+    enabled: boolean;
+    origins: string[];
+    methods: HttpMethod[];
+    headers: string[];
+    exposeHeaders: string[];
+    credentials: boolean;
+    maxAge: number;
+  };
+  securityHeaders: { enabled: boolean; hsts: boolean; contentSecurityPolicy: string; frameguard: 'deny' | 'sameorigin' };
+  ipFilter: { allow: string[]; deny: string[]; managementAllow: string[] };
+  loadBalancing: { enabled: boolean; algorithm: Algorithm };
+  monitoring: { metrics: boolean; logRequests: boolean };
+  services: Record<string, ServiceConfig>;
+  routes: RouteConfig[];
+}

@@ -1,0 +1,125 @@
+import Ajv2020, { ErrorObject, ValidateFunction } from 'ajv/dist/2020';
+import { ConfigProblem, didYouMean } from './errors';
+import { SourceMap, escapePointerToken } from './source-map';
+import { SchemaNode, routesSchema } from './schema';
+import { DURATION_PATTERN, SIZE_PATTERN } from './units';
+
+let compiled: ValidateFunction | undefined;
+
+function validator(): ValidateFunction {
+  if (!compiled) {
+    const ajv = new Ajv2020({ allErrors: true, strict: true, strictTypes: false, verbose: true });
+    compiled = ajv.compile(routesSchema());
+  }
+  return compiled;
+}
+
+/** What a failed `pattern` means to an operator, keyed by the pattern text of the schema. */
+const PATTERN_MESSAGES: Record<string, string> = {
+  [DURATION_PATTERN]: 'is not a duration; write a number with ms, s, m or h (e.g. 250ms, 30s, 5m)',
+  [`^$|${DURATION_PATTERN}`]: 'is not a duration; write a number with ms, s, m or h (e.g. 12h), or leave it empty',
+  [SIZE_PATTERN]: 'is not a size; write a number with b, kb, mb or gb (e.g. 512kb, 10mb)',
+  '^https?://': 'is not an instance URL; write http://host:port or https://host:port',
+  '^/': 'must start with "/"',
+  '^[A-Za-z0-9][A-Za-z0-9_.-]*$': 'is not a valid route name; use letters, digits, ".", "_" and "-"',
+  '^[a-z][a-z0-9_-]*$': 'is not a valid service name; use lowercase letters, digits, "_" and "-", starting with a letter',
+  '^(ip|user|global|header:[A-Za-z0-9-]+)$': 'is not a rate-limit key; use ip, user, global or header:<Name>',
+};
+
+function show(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+}
+
+function describeType(node: SchemaNode): string {
+  if (node.type === 'object') return 'a mapping';
+  if (node.type === 'array') return 'a list';
+  if (node.type === 'integer') return 'a whole number';
+  return `a ${node.type}`;
+}
+
+function problemFor(err: ErrorObject, file: string, map: SourceMap): ConfigProblem | undefined {
+  const pointer = err.instancePath;
+  const at = (p: string, key = false): Pick<ConfigProblem, 'line' | 'column' | 'pointer'> => ({
+    ...(key ? map.keyAt(p) : map.valueAt(p)),
+    pointer: p,
+  });
+  const base = { file, severity: 'error' as const };
+  const schema = (err.parentSchema ?? {}) as SchemaNode;
+  switch (err.keyword) {
+    case 'additionalProperties': {
+      const name = String(err.params.additionalProperty);
+      const allowed = Object.keys(schema.properties ?? {});
+      const hint = didYouMean(name, allowed) || (allowed.length ? ` (allowed here: ${allowed.join(', ')})` : '');
+      return { ...base, ...at(`${pointer}/${escapePointerToken(name)}`, true), message: `unknown property "${name}"${hint}` };
+    }
+    case 'required':
+      return { ...base, ...at(pointer), message: `missing required property "${String(err.params.missingProperty)}"` };
+    case 'type':
+      return { ...base, ...at(pointer), message: `must be ${describeType(schema)}, not ${show(err.data)}` };
+    case 'enum': {
+      const allowed = (err.params.allowedValues as unknown[]).map(String);
+      return {
+        ...base,
+        ...at(pointer),
+        message: `${show(err.data)} is not one of ${allowed.join(', ')}${didYouMean(String(err.data), allowed)}`,
+      };
+    }
+    case 'const':
+      return { ...base, ...at(pointer), message: `must be ${show(err.params.allowedValue)}, not ${show(err.data)}` };
+    case 'pattern': {
+      const known = PATTERN_MESSAGES[String(err.params.pattern)];
+      return { ...base, ...at(pointer), message: `${show(err.data)} ${known ?? `must match ${String(err.params.pattern)}`}` };
+    }
+    case 'propertyNames': {
+      const name = String(err.params.propertyName);
+      const p = `${pointer}/${escapePointerToken(name)}`;
+      const inner = PATTERN_MESSAGES[String((schema.propertyNames as SchemaNode | undefined)?.pattern)] ?? 'is not a valid name';
+      return { ...base, ...at(p, true), message: `"${name}" ${inner}` };
+    }
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+      return { ...base, ...at(pointer), message: `${show(err.data)} ${err.message ?? 'is out of range'}` };
+    case 'minItems':
+      return { ...base, ...at(pointer), message: `must list at least ${String(err.params.limit)} item(s)` };
+    case 'minProperties':
+      return { ...base, ...at(pointer), message: `must define at least ${String(err.params.limit)} entry` };
+    case 'minLength':
+      return { ...base, ...at(pointer), message: 'must not be empty' };
+    case 'oneOf':
+      return { ...base, ...at(pointer), message: `must be ${schema.description ?? 'one of the allowed forms'}` };
+    default:
+      return { ...base, ...at(pointer), message: err.message ?? err.keyword };
+  }
+}
+
+/**
+ * Keeps only the errors of the `oneOf` branch whose type fits the value, so a bad instance object
+ * is not also reported as "must be a string".
+ */
+function pruneOneOf(errors: ErrorObject[]): ErrorObject[] {
+  const branchMismatch = (e: ErrorObject) => e.keyword === 'type' && /\/oneOf\/\d+\/type$/.test(e.schemaPath);
+  const kept = errors.filter((e) => !branchMismatch(e) && !(e.propertyName !== undefined && e.keyword !== 'propertyNames'));
+  return kept.filter((e) => {
+    if (e.keyword !== 'oneOf') return true;
+    const prefix = e.schemaPath.replace(/\/oneOf$/, '/oneOf/');
+    return !kept.some((other) => other !== e && other.schemaPath.startsWith(prefix));
+  });
+}
+
+/** Schema problems of a document, each at its line and column. */
+export function validateAgainstSchema(document: unknown, file: string, map: SourceMap): ConfigProblem[] {
+  const validate = validator();
+  if (validate(document)) return [];
+  const problems: ConfigProblem[] = [];
+  const seen = new Set<string>();
+  for (const err of pruneOneOf(validate.errors ?? [])) {
+    const p = problemFor(err, file, map);
+    if (!p) continue;
+    const key = `${p.pointer}\u0000${p.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    problems.push(p);
+  }
+  return problems;
+}

@@ -1,0 +1,38 @@
+/**
+ * Every error the gateway itself answers with, in one place: a stable code, its HTTP status, a
+ * title, and the `error_type` label it is counted under. The README's error table is checked
+ * against this list by a test, so the two never drift apart.
+ */
+export const ERROR_CATALOG = {
+  GW_NOT_FOUND: { status: 404, title: 'No route matches this path', type: 'not_found' },
+  GW_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed on this route', type: 'method_not_allowed' },
+  GW_BAD_PATH: { status: 400, title: 'Path refused', type: 'bad_path' },
+  GW_BAD_REQUEST: { status: 400, title: 'Malformed request', type: 'bad_request' },
+  GW_PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large', type: 'too_large' },
+  GW_HEADERS_TOO_LARGE: { status: 431, title: 'Request header fields too large', type: 'headers_too_large' },
+  GW_REQUEST_TIMEOUT: { status: 408, title: 'Client did not send the request in time', type: 'client_timeout' },
+  GW_OVERLOADED: { status: 503, title: 'Gateway at its concurrency limit', type: 'overloaded' },
+  GW_SHUTTING_DOWN: { status: 503, title: 'Gateway is shutting down', type: 'shutting_down' },
+  GW_NO_HEALTHY_INSTANCE: { status: 503, title: 'No healthy upstream instance', type: 'no_healthy_instance' },
+  GW_UPSTREAM_UNAVAILABLE: { status: 502, title: 'Upstream refused the connection', type: 'connection_refused' },
+  GW_UPSTREAM_RESET: { status: 502, title: 'Upstream closed the connection', type: 'reset' },
+  GW_UPSTREAM_ERROR: { status: 502, title: 'Upstream request failed', type: 'upstream_error' },
+  GW_UPSTREAM_TIMEOUT: { status: 504, title: 'Upstream did not answer in time', type: 'timeout' },
+  GW_INTERNAL: { status: 500, title: 'Internal gateway error', type: 'internal' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CATALOG;
+
+/** A failure a stage hands to `next(err)`; the one error exit turns it into problem+json. */
+export class GatewayError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(detail);
+    this.name = 'GatewayError';
+    this.status = ERROR_CATALOG[code].status;
+  }
+}

@@ -1,0 +1,23 @@
+import { Transform, TransformCallback } from 'node:stream';
+import { GatewayError } from '../errors/catalog';
+
+/**
+ * Counts the bytes of a body whose length was not declared up front (chunked) and fails the stream
+ * as soon as it passes the limit, so an oversized upload is cut off instead of being relayed whole.
+ */
+export class BodyLimit extends Transform {
+  private seen = 0;
+
+  constructor(private readonly limit: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.seen += chunk.length;
+    if (this.seen > this.limit) {
+      done(new GatewayError('GW_PAYLOAD_TOO_LARGE', `The request body exceeds this route's limit of ${this.limit} bytes`, { connection: 'close' }));
+      return;
+    }
+    done(null, chunk);
+  }
+}

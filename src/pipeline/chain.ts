@@ -1,0 +1,25 @@
+import type { CompiledRoute, Handler, Next } from './types';
+
+/**
+ * Express's middleware contract on node's raw req/res: each handler calls `next()` to continue or
+ * `next(err)` to leave through the one error exit. A throwing handler takes the same exit.
+ */
+export function composeChain(handlers: readonly Handler[]): CompiledRoute['handle'] {
+  return function runChain(req, res, fail) {
+    let index = 0;
+    const next: Next = (err) => {
+      if (err !== undefined && err !== null) {
+        fail(err);
+        return;
+      }
+      const handler = handlers[index++];
+      if (!handler) return;
+      try {
+        handler(req, res, next);
+      } catch (thrown) {
+        fail(thrown);
+      }
+    };
+    next();
+  };
+}

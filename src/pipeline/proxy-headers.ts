@@ -1,0 +1,59 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { GatewayRequest } from './types';
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1) never cross the gateway, in either direction. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/** Headers the gateway sets itself on the upstream request, so client copies are dropped. */
+const REPLACED_UPSTREAM = new Set(['host', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id', 'traceparent']);
+
+/** Names a `Connection` header lists are hop-by-hop for this message too. */
+function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
+  if (value === undefined) return undefined;
+  const text = Array.isArray(value) ? value.join(',') : value;
+  return new Set(text.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
+}
+
+export function upstreamRequestHeaders(req: GatewayRequest, trustedPeer: boolean): Record<string, string | string[]> {
+  const incoming = req.headers;
+  const extra = connectionTokens(incoming.connection);
+  const out: Record<string, string | string[]> = {};
+  for (const name in incoming) {
+    if (HOP_BY_HOP.has(name) || REPLACED_UPSTREAM.has(name) || extra?.has(name)) continue;
+    const value = incoming[name];
+    if (value !== undefined) out[name] = value;
+  }
+  const peer = req.socket.remoteAddress ?? '';
+  const priorFor = trustedPeer ? incoming['x-forwarded-for'] : undefined;
+  out['x-forwarded-for'] = priorFor ? `${Array.isArray(priorFor) ? priorFor.join(', ') : priorFor}, ${peer}` : peer;
+  const priorProto = trustedPeer ? incoming['x-forwarded-proto'] : undefined;
+  out['x-forwarded-proto'] = typeof priorProto === 'string' ? priorProto : 'encrypted' in req.socket ? 'https' : 'http';
+  const priorHost = trustedPeer ? incoming['x-forwarded-host'] : undefined;
+  const host = typeof priorHost === 'string' ? priorHost : incoming.host;
+  if (host) out['x-forwarded-host'] = host;
+  out['x-request-id'] = req.id;
+  out.traceparent = req.trace.traceparent;
+  return out;
+}
+
+/** Upstream response headers minus hop-by-hop ones, ready for `res.writeHead`. */
+export function clientResponseHeaders(upstream: IncomingHttpHeaders | Record<string, string | string[] | undefined>): OutgoingHttpHeaders {
+  const extra = connectionTokens(upstream.connection);
+  const out: OutgoingHttpHeaders = {};
+  for (const name in upstream) {
+    if (HOP_BY_HOP.has(name) || extra?.has(name)) continue;
+    const value = upstream[name];
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}

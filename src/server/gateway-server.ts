@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { compileGateway, CompiledGateway } from '../config/compile';
+import type { GatewayConfig } from '../config/types';
+import { parseDuration, parseSize } from '../config/units';
+import { GatewayError } from '../errors/catalog';
+import { writeProblemToSocket } from '../errors/problem';
+import { ClientIpResolver } from '../net/client-ip';
+import type { Logger } from '../observability/logger';
+import type { GatewayDeps } from '../pipeline/types';
+import { createDispatcher, DispatchState } from './dispatcher';
+import { createManagementApp } from './management';
+import { createUpgradeHandler } from './upgrade';
+
+export function gatewayDeps(config: GatewayConfig, logger: Logger): GatewayDeps {
+  return { logger, clientIp: new ClientIpResolver(config.gateway.trustProxy), now: Date.now };
+}
+
+/**
+ * The gateway process's server: one node http server whose request handler is the dispatcher,
+ * the management app beside it, and graceful shutdown.
+ */
+export class GatewayServer {
+  readonly server: Server;
+  private gateway: CompiledGateway;
+  private readonly state: DispatchState;
+  private isDraining = false;
+  private readonly startedAt = Date.now();
+
+  constructor(config: GatewayConfig, private readonly logger: Logger) {
+    this.gateway = compileGateway(config, gatewayDeps(config, logger));
+    const management = createManagementApp({ current: () => this.gateway, startedAt: this.startedAt, logger });
+    this.state = {
+      current: () => this.gateway,
+      management: (req, res) => management(req as never, res as never),
+      draining: () => this.isDraining,
+      inFlight: 0,
+    };
+    const g = config.gateway;
+    this.server = createServer(
+      { maxHeaderSize: parseSize(g.maxHeaderSize), keepAlive: true, requestTimeout: parseDuration(g.requestTimeout) },
+      createDispatcher(this.state),
+    );
+    // Set on purpose: slow-header clients are cut off, idle keep-alive connections outlive a load
+    // balancer's idle timeout in front of us, and the whole request has a deadline.
+    this.server.headersTimeout = parseDuration(g.headersTimeout) ?? 10_000;
+    this.server.keepAliveTimeout = parseDuration(g.keepAliveTimeout) ?? 65_000;
+    this.server.requestTimeout = parseDuration(g.requestTimeout) ?? 300_000;
+    if (this.server.requestTimeout > 0 && this.server.headersTimeout > this.server.requestTimeout) {
+      this.server.headersTimeout = this.server.requestTimeout;
+    }
+    this.server.on('upgrade', createUpgradeHandler(() => this.gateway));
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.onClientError(err, socket));
+  }
+
+  get current(): CompiledGateway {
+    return this.gateway;
+  }
+
+  get inFlight(): number {
+    return this.state.inFlight;
+  }
+
+  listen(port = this.gateway.config.gateway.port, host = this.gateway.config.gateway.host): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        const address = this.server.address() as AddressInfo;
+        this.logger.info('gateway listening', {
+          host: address.address,
+          port: address.port,
+          environment: this.gateway.config.gateway.environment,
+          routes: this.gateway.routes.length,
+          services: this.gateway.services.size,
+        });
+        resolve(address);
+      });
+    });
+  }
+
+  /** Malformed requests never reach the dispatcher; they still get a problem+json answer. */
+  private onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const requestId = randomUUID();
+    const error =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? new GatewayError('GW_HEADERS_TOO_LARGE', 'The request headers exceed the gateway limit (gateway.maxHeaderSize)')
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? new GatewayError('GW_REQUEST_TIMEOUT', 'The request was not received completely within gateway.requestTimeout')
+          : new GatewayError('GW_BAD_REQUEST', `The request could not be parsed (${err.code ?? 'parse error'})`);
+    this.logger.info('client error', { requestId, status: error.status, code: err.code, clientIp: socket.remoteAddress });
+    writeProblemToSocket(socket, error, '', requestId);
+  }
+
+  /**
+   * Graceful stop: no new connections, in-flight requests finish (up to the drain timeout, then
+   * connections are closed), upstream pools are closed last.
+   */
+  async stop(drainMs = parseDuration(this.gateway.config.gateway.drainTimeout) ?? 15_000): Promise<void> {
+    if (this.isDraining) return;
+    this.isDraining = true;
+    this.logger.info('gateway draining', { inFlight: this.state.inFlight, drainTimeoutMs: drainMs });
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    const deadline = Date.now() + drainMs;
+    while (this.state.inFlight > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 25));
+      this.server.closeIdleConnections();
+    }
+    if (this.state.inFlight > 0) this.logger.warn('drain timeout reached; closing remaining connections', { inFlight: this.state.inFlight });
+    this.server.closeAllConnections();
+    await closed;
+    await this.gateway.close();
+    this.logger.info('gateway stopped');
+  }
+}

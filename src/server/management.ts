@@ -1,0 +1,74 @@
+import express, { NextFunction, Request, Response } from 'express';
+import { GatewayError } from '../errors/catalog';
+import { asGatewayError, writeProblem } from '../errors/problem';
+import type { CompiledGateway } from '../config/compile';
+import type { GatewayRequest } from '../pipeline/types';
+import type { Logger } from '../observability/logger';
+import { MANAGEMENT_PATHS } from '../routing/management-paths';
+import { VERSION } from './version';
+
+export interface ManagementContext {
+  current: () => CompiledGateway;
+  startedAt: number;
+  logger: Logger;
+}
+
+function servicesView(gw: CompiledGateway) {
+  return [...gw.services.values()].map((s) => ({
+    name: s.name,
+    loadBalancer: gw.config.loadBalancing.enabled ? s.config.loadBalancer : 'first_available',
+    instances: s.instances.map((i) => ({ url: i.url, weight: i.weight, inFlight: i.inFlight })),
+    routes: gw.routes.filter((r) => r.service === s).map((r) => r.name),
+  }));
+}
+
+/**
+ * Express serves what it is good at: the management endpoints and the 404 for paths no route
+ * claims. Proxied traffic never reaches this app.
+ */
+export function createManagementApp(ctx: ManagementContext): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.get('/', (_req, res) => {
+    const gw = ctx.current();
+    res.json({
+      name: 'TracSeq API Gateway',
+      version: VERSION,
+      environment: gw.config.gateway.environment,
+      uptimeSeconds: Math.round((Date.now() - ctx.startedAt) / 1000),
+      routes: gw.routes.map((r) => ({
+        name: r.name,
+        path: r.prefix,
+        methods: [...r.methods],
+        service: r.service.name,
+        rewrite: r.rewrite ?? null,
+        host: r.host || null,
+        websocket: r.websocket,
+      })),
+      services: servicesView(gw).map(({ name, loadBalancer, instances }) => ({ name, loadBalancer, instances: instances.length })),
+      endpoints: MANAGEMENT_PATHS.filter((p) => p !== '/'),
+    });
+  });
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok', uptimeSeconds: Math.round((Date.now() - ctx.startedAt) / 1000) });
+  });
+
+  app.get('/services', (_req, res) => {
+    res.json({ services: servicesView(ctx.current()) });
+  });
+
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    next(new GatewayError('GW_NOT_FOUND', `No route matches ${req.method} ${req.path}; GET / lists the routes`));
+  });
+
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const gwReq = req as unknown as GatewayRequest;
+    const error = asGatewayError(err);
+    if (error.code === 'GW_INTERNAL') ctx.logger.error('management endpoint failed', { requestId: gwReq.id, error: String(err) });
+    writeProblem(res, error, req.originalUrl.split('?')[0], gwReq.id);
+  });
+  return app;
+}

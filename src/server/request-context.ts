@@ -1,0 +1,19 @@
+import type { IncomingMessage } from 'node:http';
+import type { CompiledGateway } from '../config/compile';
+import type { GatewayRequest } from '../pipeline/types';
+import { requestIdFrom, traceContextFrom } from '../observability/request-id';
+
+/**
+ * Adds the gateway's own properties to node's request, always in this order so that every request
+ * object has the same hidden class (never by changing its prototype).
+ */
+export function initRequest(raw: IncomingMessage, gw: CompiledGateway): GatewayRequest {
+  const req = raw as GatewayRequest;
+  req.id = requestIdFrom(raw.headers['x-request-id']);
+  req.trace = traceContextFrom(raw.headers.traceparent);
+  req.clientIp = gw.deps.clientIp.resolve(raw.socket.remoteAddress, raw.headers['x-forwarded-for']);
+  req.startedAt = performance.now();
+  req.route = undefined;
+  req.upstream = undefined;
+  return req;
+}

@@ -1,0 +1,43 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { CompiledGateway } from '../config/compile';
+import { GatewayError } from '../errors/catalog';
+import { writeProblemToSocket } from '../errors/problem';
+import { RouteTable } from '../routing/route-table';
+import { upstreamTarget } from '../routing/rewrite';
+import { initRequest } from './request-context';
+
+/**
+ * WebSocket upgrades: the same route table and path guards as plain requests; only routes with
+ * `websocket: true` are proxied, everything else gets a problem response and a closed socket.
+ */
+export function createUpgradeHandler(current: () => CompiledGateway) {
+  return function upgrade(raw: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const gw = current();
+    const req = initRequest(raw, gw);
+    socket.on('error', () => socket.destroy());
+    const instancePath = RouteTable.pathOf(req.url ?? '/');
+    const refuse = (err: GatewayError) => {
+      gw.deps.logger.info('upgrade refused', { requestId: req.id, path: instancePath, status: err.status, clientIp: req.clientIp });
+      writeProblemToSocket(socket, err, instancePath, req.id);
+    };
+    const match = gw.table.match(req.method ?? 'GET', req.headers.host, req.url ?? '/');
+    if (match.kind === 'bad-path') return refuse(new GatewayError('GW_BAD_PATH', `Refused: ${match.reason}`));
+    if (match.kind !== 'route' || !match.route.websocket) {
+      return refuse(new GatewayError('GW_NOT_FOUND', `No WebSocket route matches ${instancePath}`));
+    }
+    const route = match.route;
+    const instance = route.service.balancer.pick();
+    const proxy = gw.websockets.get(route.service.name);
+    if (!instance || !proxy) {
+      return refuse(new GatewayError('GW_NO_HEALTHY_INSTANCE', `No instance of service "${route.service.name}" is available`, { 'retry-after': '5' }));
+    }
+    req.route = route;
+    req.upstream = instance;
+    req.url = upstreamTarget(req.url ?? '/', route.prefix, route.rewrite);
+    req.headers['x-request-id'] = req.id;
+    req.headers.traceparent = req.trace.traceparent;
+    gw.deps.logger.info('upgrade', { requestId: req.id, path: instancePath, route: route.name, service: route.service.name, upstream: instance.url, clientIp: req.clientIp });
+    proxy.upgrade(req, socket, head);
+  };
+}

@@ -1,0 +1,42 @@
+import { Agent, IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { createProxyMiddleware, RequestHandler } from 'http-proxy-middleware';
+import type { Logger } from '../observability/logger';
+import type { GatewayRequest } from '../pipeline/types';
+import type { UpstreamService } from './service';
+
+/**
+ * WebSocket upgrades of one service through http-proxy-middleware's `upgrade` handler. One proxy
+ * per service, created once per compiled config (creating them per request leaks listeners); the
+ * instance and the rewritten path are chosen by the gateway before the proxy sees the request.
+ */
+export class WebSocketProxy {
+  private readonly agent = new Agent({ keepAlive: true });
+  private readonly proxy: RequestHandler;
+
+  constructor(service: UpstreamService, logger: Logger) {
+    this.proxy = createProxyMiddleware({
+      target: service.instances[0]?.origin,
+      ws: true,
+      changeOrigin: true,
+      agent: this.agent,
+      logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+      router: (req: IncomingMessage) => (req as GatewayRequest).upstream?.origin,
+      on: {
+        error: (err, req, target) => {
+          logger.warn('websocket proxy error', { requestId: (req as GatewayRequest).id, service: service.name, error: err.message });
+          // For upgrades `target` is the client socket: close it rather than leave it hanging.
+          if (target && 'destroy' in target) (target as Duplex).destroy();
+        },
+      },
+    });
+  }
+
+  upgrade(req: GatewayRequest, socket: Duplex, head: Buffer): void {
+    this.proxy.upgrade?.(req, socket as never, head);
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}

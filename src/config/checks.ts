@@ -33,7 +33,7 @@ function checkRewrite(route: RouteConfig, i: number, report: Report): void {
   const rewrite = route.rewrite;
   if (rewrite === undefined || typeof rewrite !== 'string') return;
   const p = `/routes/${i}/rewrite`;
-  if (!rewrite.startsWith('/')) return report(p, `"${rewrite}" must start with "/" (e.g. "/api/v1")`);
+  if (!rewrite.startsWith('/')) return report(p, `"${rewrite}" must start with "/" (write "/${rewrite}")`);
   if (/[?#\s]/.test(rewrite)) report(p, `"${rewrite}" must be a plain path (no query, fragment or spaces)`);
 }
 
@@ -71,8 +71,8 @@ function methodsOf(route: RouteConfig): HttpMethod[] {
  * asks for one is refused rather than served without the protection it asked for.
  */
 function checkNotYetEnforced(c: GatewayConfig, report: Report): void {
-  const refuse = (pointer: string, feature: string) =>
-    report(pointer, `${feature} is not enforced by this version of the gateway; remove it, or upgrade the gateway`);
+  const refuse = (pointer: string, feature: string, key = false) =>
+    report(pointer, `${feature} is not enforced by this version of the gateway; remove it, or upgrade the gateway`, { key });
   const routes = arr<RouteConfig>(c.routes);
   routes.forEach((r, i) => {
     if (!r || typeof r !== 'object') return;
@@ -82,7 +82,7 @@ function checkNotYetEnforced(c: GatewayConfig, report: Report): void {
     if (r.retry && typeof r.retry.attempts === 'number' && r.retry.attempts > 1) refuse(`/routes/${i}/retry/attempts`, 'retry');
     if (r.validate && Object.keys(r.validate).length) refuse(`/routes/${i}/validate`, 'validate');
     if (arr(r.contentTypes).length) refuse(`/routes/${i}/contentTypes`, 'contentTypes');
-    if (arr(r.ipFilter?.allow).length || arr(r.ipFilter?.deny).length) refuse(`/routes/${i}/ipFilter`, 'ipFilter');
+    if (arr(r.ipFilter?.allow).length || arr(r.ipFilter?.deny).length) refuse(`/routes/${i}/ipFilter`, 'ipFilter', true);
     const t = r.transform;
     const ops = [t?.request?.headers, t?.response?.headers];
     const transforms =
@@ -93,7 +93,7 @@ function checkNotYetEnforced(c: GatewayConfig, report: Report): void {
   });
   if (c.cors?.enabled === true) refuse('/cors/enabled', 'cors');
   if (c.rateLimiting?.global?.enabled === true && c.rateLimiting.enabled !== false) refuse('/rateLimiting/global/enabled', 'rateLimiting.global');
-  if (arr(c.ipFilter?.allow).length || arr(c.ipFilter?.deny).length || arr(c.ipFilter?.managementAllow).length) refuse('/ipFilter', 'ipFilter');
+  if (arr(c.ipFilter?.allow).length || arr(c.ipFilter?.deny).length || arr(c.ipFilter?.managementAllow).length) refuse('/ipFilter', 'ipFilter', true);
   if (c.auth?.validateWith?.enabled === true) refuse('/auth/validateWith/enabled', 'auth.validateWith');
 }
 
@@ -119,17 +119,19 @@ export function checkSemantics(c: GatewayConfig, file: string, map: SourceMap): 
     if (!service || typeof service !== 'object') continue;
     const sp = `/services/${escapePointerToken(name)}`;
     arr<{ url?: unknown; weight?: unknown }>(service.instances).forEach((inst, j) => {
-      if (!inst || typeof inst !== 'object') return;
-      if (inst.weight === 0) report(`${sp}/instances/${j}/weight`, 'weight must be greater than 0; remove the instance to send it no traffic');
-      if (typeof inst.url !== 'string') return;
+      // The schema already reported URLs that do not start with http(s)://.
+      if (!inst || typeof inst !== 'object' || typeof inst.url !== 'string' || !/^https?:\/\//.test(inst.url)) return;
+      // Instances written as strings were turned into { url } by resolve: point at what was written.
+      const at = `${sp}/instances/${j}`;
+      const urlPointer = map.has(`${at}/url`) ? `${at}/url` : at;
       let u: URL;
       try {
         u = new URL(inst.url);
       } catch {
-        return report(`${sp}/instances/${j}`, `"${inst.url}" is not a valid URL`);
+        return report(urlPointer, `"${inst.url}" is not a valid URL`);
       }
       if ((u.pathname !== '/' && u.pathname !== '') || u.search || u.hash || u.username) {
-        report(`${sp}/instances/${j}`, `"${inst.url}" must be scheme://host:port only; put path changes in the route's rewrite`);
+        report(urlPointer, `"${inst.url}" must be scheme://host:port only (no path, query or credentials); put path changes in the route's rewrite`);
       }
     });
     const hc = service.healthCheck;
@@ -144,7 +146,7 @@ export function checkSemantics(c: GatewayConfig, file: string, map: SourceMap): 
   routes.forEach((route, i) => {
     if (!route || typeof route !== 'object') return;
     const rp = `/routes/${i}`;
-    if (typeof route.service === 'string' && route.service !== '' && !(route.service in services)) {
+    if (typeof route.service === 'string' && route.service !== '' && serviceNames.length > 0 && !(route.service in services)) {
       report(`${rp}/service`, `unknown service "${route.service}"${didYouMean(route.service, serviceNames) || ` (services: ${serviceNames.join(', ')})`}`);
     }
     if (typeof route.name === 'string' && route.name !== '') {
@@ -199,15 +201,19 @@ export function checkSemantics(c: GatewayConfig, file: string, map: SourceMap): 
     const jwt = auth.jwt ?? {};
     const algorithms = arr<string>(jwt.algorithms);
     const hasKey = Boolean(jwt.secret || jwt.publicKey || jwt.jwksUri);
+    const firstRequiring = routes.findIndex((r) => r && typeof r === 'object' && r.auth?.required === true);
     if (anyRouteRequiresAuth && !hasKey && auth.validateWith?.enabled !== true) {
-      report('/auth/jwt', 'a route requires auth but no key is set: set auth.jwt.secret (or AUTHENTICATION__JWT_SECRET_KEY), publicKey or jwksUri');
+      report(
+        `/routes/${firstRequiring}/auth/required`,
+        `route "${routes[firstRequiring].name}" requires auth but no key is set: set auth.jwt.secret (or AUTHENTICATION__JWT_SECRET_KEY), publicKey or jwksUri`,
+      );
     }
     const hmac = algorithms.filter((a) => a.startsWith('HS'));
     if (hmac.length && hmac.length !== algorithms.length) {
       report('/auth/jwt/algorithms', `mixes HMAC (${hmac.join(', ')}) with public-key algorithms; list one family only`);
     }
     if (hmac.length && (jwt.publicKey || jwt.jwksUri) && !jwt.secret) {
-      report('/auth/jwt/algorithms', `${hmac.join(', ')} need auth.jwt.secret; public keys verify RS/ES/PS algorithms only`);
+      report('/auth/jwt/algorithms', `${hmac.join(', ')} ${hmac.length === 1 ? 'needs' : 'need'} auth.jwt.secret; public keys verify RS/ES/PS algorithms only`);
     }
     const vw = auth.validateWith;
     if (vw?.enabled === true && typeof vw.service === 'string' && !(vw.service in services)) {

@@ -26,13 +26,22 @@ export function checkConfigText(file: string, text: string, env: Env): ConfigChe
     throw err;
   }
   const { document, sourceMap } = loaded;
-  const problems: ConfigProblem[] = [
-    ...interpolate(document, env, file, sourceMap),
+  if (document === null || document === undefined) {
+    return {
+      file,
+      problems: [{ file, line: 1, column: 1, severity: 'error', pointer: '', message: 'the file is empty; it needs at least version: 1, services and routes' }],
+    };
+  }
+  const unresolved = interpolate(document, env, file, sourceMap);
+  // A value still holding an unset ${VAR} would also fail every later check; report it once.
+  const unresolvedAt = new Set(unresolved.map((p) => p.pointer));
+  const later = [
     ...applyEnvOverrides(document, env, file, sourceMap),
     ...validateAgainstSchema(document, file, sourceMap),
   ];
   const config = resolveConfig(document);
-  problems.push(...checkSemantics(config, file, sourceMap));
+  later.push(...checkSemantics(config, file, sourceMap));
+  const problems = [...unresolved, ...later.filter((p) => !unresolvedAt.has(p.pointer))];
   problems.sort((a, b) => a.line - b.line || a.column - b.column);
   return { file, problems, config: hasErrors(problems) ? undefined : config };
 }

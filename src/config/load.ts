@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import * as yaml from 'js-yaml';
 import { ConfigError, ConfigProblem } from './errors';
-import { SourceMap, SourceMapBuilder } from './source-map';
+import { SourceMap, SourceMapBuilder, offsetToPosition } from './source-map';
+import { hintFor } from './yaml-errors';
 
 /** A parsed routes.yaml: its raw document, and where each of its parts came from. */
 export interface LoadedDocument {
@@ -11,10 +12,16 @@ export interface LoadedDocument {
   sourceMap: SourceMap;
 }
 
+const READ_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EISDIR: 'it is a directory',
+};
+
 /** Raised when the file cannot be read at all (exit code 2 of `lint`, not a config problem). */
 export class UnreadableFileError extends Error {
   constructor(readonly file: string, cause: NodeJS.ErrnoException) {
-    super(`${file}: cannot read the file (${cause.code ?? cause.message})`);
+    super(`${file}: cannot read the file: ${READ_ERRORS[cause.code ?? ''] ?? cause.message}`);
     this.name = 'UnreadableFileError';
   }
 }
@@ -35,13 +42,14 @@ export function parseConfigText(file: string, text: string): LoadedDocument {
     document = yaml.load(text, { filename: file, listener: builder.listener, json: false });
   } catch (err) {
     if (err instanceof yaml.YAMLException) {
+      const hint = hintFor(err.reason, text, err.mark?.position ?? 0);
+      const at = hint ? offsetToPosition(text, hint.offset) : { line: (err.mark?.line ?? 0) + 1, column: (err.mark?.column ?? 0) + 1 };
       const problem: ConfigProblem = {
         file,
-        line: err.mark ? err.mark.line + 1 : 1,
-        column: err.mark ? err.mark.column + 1 : 1,
+        ...at,
         severity: 'error',
         pointer: '',
-        message: `YAML syntax: ${err.reason}; fix the YAML at this position (indentation, quoting or a missing ':')`,
+        message: hint?.message ?? `YAML syntax: ${err.reason}; check the indentation, quoting and ':' at this position`,
       };
       throw new ConfigError([problem]);
     }

@@ -17,6 +17,8 @@ export interface SourceMap {
   valueAt(pointer: string): Position;
   /** Where the key of the entry at `pointer` starts (mapping entries), else its value. */
   keyAt(pointer: string): Position;
+  /** Whether `pointer` was written in the source (not filled in or derived afterwards). */
+  has(pointer: string): boolean;
 }
 
 interface Node {
@@ -50,19 +52,12 @@ export class SourceMapBuilder {
   };
 
   build(src: string): SourceMap {
-    const lineStarts = [0];
-    for (let i = 0; i < src.length; i++) if (src[i] === '\n') lineStarts.push(i + 1);
+    const lineStarts = lineStartsOf(src);
     const toPosition = (offset: number): Position => {
       let i = skipBlank(src, offset);
-      if (i >= src.length) i = Math.max(0, src.length - 1);
-      let lo = 0;
-      let hi = lineStarts.length - 1;
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1;
-        if (lineStarts[mid] <= i) lo = mid;
-        else hi = mid - 1;
-      }
-      return { line: lo + 1, column: i - lineStarts[lo] + 1 };
+      // A node that ends the file (an empty value) is shown at the last character written.
+      if (i >= src.length) i = Math.max(0, src.trimEnd().length - 1);
+      return positionIn(lineStarts, i);
     };
 
     const values = new Map<string, Position>();
@@ -94,8 +89,31 @@ export class SourceMapBuilder {
     return {
       valueAt: (pointer) => nearest(values, pointer),
       keyAt: (pointer) => nearest(keys, pointer),
+      has: (pointer) => values.has(pointer),
     };
   }
+}
+
+function lineStartsOf(src: string): number[] {
+  const starts = [0];
+  for (let i = 0; i < src.length; i++) if (src[i] === '\n') starts.push(i + 1);
+  return starts;
+}
+
+function positionIn(lineStarts: number[], offset: number): Position {
+  let lo = 0;
+  let hi = lineStarts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (lineStarts[mid] <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return { line: lo + 1, column: offset - lineStarts[lo] + 1 };
+}
+
+/** 1-based line and column of a character offset. */
+export function offsetToPosition(src: string, offset: number): Position {
+  return positionIn(lineStartsOf(src), Math.max(0, Math.min(offset, src.length)));
 }
 
 function unwrap(node: Node): Node {
@@ -118,4 +136,5 @@ function skipBlank(src: string, i: number): number {
 export const EMPTY_SOURCE_MAP: SourceMap = {
   valueAt: () => ({ line: 1, column: 1 }),
   keyAt: () => ({ line: 1, column: 1 }),
+  has: () => false,
 };

@@ -37,6 +37,21 @@ function describeType(node: SchemaNode): string {
   return `a ${node.type}`;
 }
 
+/** What a value that fits no `oneOf` branch should have been, by where it stands. */
+function oneOfExpectation(pointer: string): string {
+  if (/\/trustProxy$/.test(pointer)) return 'a hop count (e.g. 1) or a list of addresses, CIDRs, loopback, linklocal or uniquelocal (e.g. [loopback])';
+  if (/\/instances\/\d+$/.test(pointer)) return 'an instance URL ("http://host:port") or a mapping { url, weight }';
+  return 'one of the allowed forms';
+}
+
+/** What a list or mapping that must not be empty should hold, by where it stands. */
+function emptyMessage(pointer: string): string {
+  if (pointer === '/routes') return 'must list at least one route';
+  if (pointer === '/services') return 'must define at least one service';
+  if (/\/instances$/.test(pointer)) return 'must list at least one instance URL';
+  return 'must not be empty';
+}
+
 function problemFor(err: ErrorObject, file: string, map: SourceMap): ConfigProblem | undefined {
   const pointer = err.instancePath;
   const at = (p: string, key = false): Pick<ConfigProblem, 'line' | 'column' | 'pointer'> => ({
@@ -54,8 +69,12 @@ function problemFor(err: ErrorObject, file: string, map: SourceMap): ConfigProbl
     }
     case 'required':
       return { ...base, ...at(pointer), message: `missing required property "${String(err.params.missingProperty)}"` };
-    case 'type':
+    case 'type': {
+      // A bare number where a duration or size is expected: say which unit to add.
+      const known = typeof schema.pattern === 'string' ? PATTERN_MESSAGES[schema.pattern] : undefined;
+      if (known && typeof err.data === 'number') return { ...base, ...at(pointer), message: `${show(err.data)} ${known}` };
       return { ...base, ...at(pointer), message: `must be ${describeType(schema)}, not ${show(err.data)}` };
+    }
     case 'enum': {
       const allowed = (err.params.allowedValues as unknown[]).map(String);
       return {
@@ -65,6 +84,9 @@ function problemFor(err: ErrorObject, file: string, map: SourceMap): ConfigProbl
       };
     }
     case 'const':
+      if (pointer === '/version') {
+        return { ...base, ...at(pointer), message: `${show(err.data)} is not a format this gateway reads; write version: ${show(err.params.allowedValue)}` };
+      }
       return { ...base, ...at(pointer), message: `must be ${show(err.params.allowedValue)}, not ${show(err.data)}` };
     case 'pattern': {
       const known = PATTERN_MESSAGES[String(err.params.pattern)];
@@ -77,17 +99,20 @@ function problemFor(err: ErrorObject, file: string, map: SourceMap): ConfigProbl
       return { ...base, ...at(p, true), message: `"${name}" ${inner}` };
     }
     case 'minimum':
+      if (/\/weight$/.test(pointer)) {
+        return { ...base, ...at(pointer), message: `weight ${show(err.data)} must be at least 1; remove the instance to send it no traffic` };
+      }
+      return { ...base, ...at(pointer), message: `${show(err.data)} ${err.message ?? 'is out of range'}` };
     case 'maximum':
     case 'exclusiveMinimum':
       return { ...base, ...at(pointer), message: `${show(err.data)} ${err.message ?? 'is out of range'}` };
     case 'minItems':
-      return { ...base, ...at(pointer), message: `must list at least ${String(err.params.limit)} item(s)` };
     case 'minProperties':
-      return { ...base, ...at(pointer), message: `must define at least ${String(err.params.limit)} entry` };
+      return { ...base, ...at(pointer), message: emptyMessage(pointer) };
     case 'minLength':
       return { ...base, ...at(pointer), message: 'must not be empty' };
     case 'oneOf':
-      return { ...base, ...at(pointer), message: `must be ${schema.description ?? 'one of the allowed forms'}` };
+      return { ...base, ...at(pointer), message: `must be ${oneOfExpectation(pointer)}, not ${show(err.data)}` };
     default:
       return { ...base, ...at(pointer), message: err.message ?? err.keyword };
   }

@@ -11,14 +11,22 @@ export function logRequestWhenDone(req: GatewayRequest, res: ServerResponse, log
   const readAtStart = socket.bytesRead;
   const writtenAtStart = socket.bytesWritten;
   res.once('close', () => {
+    try {
+      writeLine();
+    } catch (err) {
+      // A log line must never take the process down; say so once, at error level.
+      logger.error('access log line failed', { requestId: req.id, error: String(err) });
+    }
+  });
+  const writeLine = () => {
     const q = req.url?.indexOf('?') ?? -1;
     logger.info('request', {
       requestId: req.id,
       traceId: req.trace.traceId,
       method: req.method,
       path: q === -1 ? req.url : req.url?.slice(0, q),
-      route: req.route?.name ?? null,
-      service: req.route?.service.name ?? null,
+      route: req.gatewayRoute?.name ?? null,
+      service: req.gatewayRoute?.service.name ?? null,
       upstream: req.upstream?.url ?? null,
       // 499: the client closed the connection before the response was complete.
       status: res.writableFinished ? res.statusCode : 499,
@@ -27,5 +35,5 @@ export function logRequestWhenDone(req: GatewayRequest, res: ServerResponse, log
       bytesOut: socket.bytesWritten - writtenAtStart,
       clientIp: req.clientIp,
     });
-  });
+  };
 }

@@ -62,9 +62,16 @@ export const createProxyStage: StageFactory = (route, _config, deps) => {
     }
 
     const abort = new AbortController();
+    // undici's own headersTimeout ticks in ~1 s steps; the route's timeout is kept to the millisecond.
+    let timedOut = false;
+    const deadline = setTimeout(() => {
+      timedOut = true;
+      abort.abort();
+    }, timeoutMs);
     instance.inFlight++;
     res.once('close', () => {
       instance.inFlight--;
+      clearTimeout(deadline);
       if (!res.writableFinished) abort.abort();
     });
 
@@ -76,11 +83,12 @@ export const createProxyStage: StageFactory = (route, _config, deps) => {
         headers,
         body,
         signal: abort.signal,
-        headersTimeout: timeoutMs,
+        headersTimeout: timeoutMs + 1000,
         bodyTimeout: timeoutMs,
       })
       .then(
         (upstream) => {
+          clearTimeout(deadline);
           if (res.destroyed) {
             upstream.body.destroy();
             return;
@@ -91,7 +99,10 @@ export const createProxyStage: StageFactory = (route, _config, deps) => {
           });
         },
         (err: unknown) => {
-          if (res.destroyed || abort.signal.aborted) return;
+          clearTimeout(deadline);
+          if (res.destroyed) return;
+          if (timedOut) err = Object.assign(new Error('headers timeout'), { code: 'UND_ERR_HEADERS_TIMEOUT' });
+          else if (abort.signal.aborted) return;
           next(upstreamFailure(err, serviceName, timeoutMs));
         },
       );

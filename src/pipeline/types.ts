@@ -14,7 +14,8 @@ export interface GatewayRequest extends IncomingMessage {
   trace: TraceContext;
   clientIp: string;
   startedAt: number;
-  route: CompiledRoute | undefined;
+  /** Named apart from Express's own `req.route`, which the management app overwrites. */
+  gatewayRoute: CompiledRoute | undefined;
   upstream: UpstreamInstance | undefined;
 }
 

@@ -41,7 +41,7 @@ export function createDispatcher(state: DispatchState) {
     const match = gw.table.match(req.method ?? 'GET', req.headers.host, req.url ?? '/');
     switch (match.kind) {
       case 'route': {
-        req.route = match.route;
+        req.gatewayRoute = match.route;
         const fail = failWith(req, res, gw);
         if (state.inFlight >= gw.config.gateway.maxConcurrentRequests) {
           fail(new GatewayError('GW_OVERLOADED', `More than ${gw.config.gateway.maxConcurrentRequests} requests are in flight; retry shortly`, { 'retry-after': '1' }));

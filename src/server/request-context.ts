@@ -13,7 +13,7 @@ export function initRequest(raw: IncomingMessage, gw: CompiledGateway): GatewayR
   req.trace = traceContextFrom(raw.headers.traceparent);
   req.clientIp = gw.deps.clientIp.resolve(raw.socket.remoteAddress, raw.headers['x-forwarded-for']);
   req.startedAt = performance.now();
-  req.route = undefined;
+  req.gatewayRoute = undefined;
   req.upstream = undefined;
   return req;
 }

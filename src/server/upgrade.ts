@@ -32,7 +32,7 @@ export function createUpgradeHandler(current: () => CompiledGateway) {
     if (!instance || !proxy) {
       return refuse(new GatewayError('GW_NO_HEALTHY_INSTANCE', `No instance of service "${route.service.name}" is available`, { 'retry-after': '5' }));
     }
-    req.route = route;
+    req.gatewayRoute = route;
     req.upstream = instance;
     req.url = upstreamTarget(req.url ?? '/', route.prefix, route.rewrite);
     req.headers['x-request-id'] = req.id;

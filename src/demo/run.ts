@@ -1,0 +1,34 @@
+/**
+ * `npm run demo`: the seven TracSeq stand-ins on 127.0.0.1:8080-8086 and the gateway on :8000 with
+ * the shipped routes.yaml pointed at them.
+ */
+import { serviceEnvName } from '../config/env';
+import { startGateway } from '../cli/start';
+import { DEMO_JWT_SECRET, DEMO_SERVICES, DEMO_USER } from './demo-user';
+import { createStandIn, listen } from './stand-in';
+
+async function main(): Promise<void> {
+  for (const { name, port } of DEMO_SERVICES) {
+    await listen(createStandIn({ service: name, issuesTokens: name === 'auth' }), port);
+    process.env[`SERVICES__${serviceEnvName(name)}__HOST`] ??= '127.0.0.1';
+  }
+  process.env.AUTHENTICATION__JWT_SECRET_KEY ??= DEMO_JWT_SECRET;
+  await startGateway();
+  const port = process.env.PORT ?? '8000';
+  process.stderr.write(
+    [
+      '',
+      `TracSeq demo: 7 stand-in services on 127.0.0.1:8080-8086, gateway on http://localhost:${port}`,
+      `  curl localhost:${port}/samples/list`,
+      `  curl -X POST localhost:${port}/auth/login -H 'content-type: application/json' -d '{"username":"${DEMO_USER.username}","password":"${DEMO_USER.password}"}'`,
+      `  curl -N localhost:${port}/notifications/events     (server-sent events)`,
+      `  curl localhost:${port}/services`,
+      '',
+    ].join('\n'),
+  );
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`demo failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,51 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { rawRequest, waitFor } from '../helpers/http';
+import { distEntry, runNode, RunningProcess } from '../helpers/process';
+import { closedPort, startUpstream, TestUpstream } from '../helpers/upstream';
+
+let upstream: TestUpstream;
+let gateway: RunningProcess | undefined;
+
+afterEach(async () => {
+  gateway?.child.kill('SIGKILL');
+  await upstream?.close();
+});
+
+describe('graceful shutdown', () => {
+  it('on SIGTERM stops accepting, lets the slow in-flight request finish, then exits 0', async () => {
+    upstream = await startUpstream((req, res) => {
+      req.resume();
+      setTimeout(() => res.end('finished after 800 ms'), 800);
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'gw-shutdown-'));
+    const file = join(dir, 'routes.yaml');
+    writeFileSync(
+      file,
+      `version: 1
+gateway: { host: 127.0.0.1, drainTimeout: 10s }
+services:
+  slow: { instances: ["${upstream.url}"] }
+routes:
+  - { name: slow, path: /slow, service: slow }
+`,
+    );
+    const port = await closedPort();
+    gateway = runNode(distEntry('cli/index.js'), ['start', '--config', file], { PORT: String(port), LOG_LEVEL: 'info' });
+    const g = gateway;
+    await waitFor(() => g.jsonLines.some((l) => l.message === 'gateway listening'), 10_000, 'gateway start');
+
+    const inFlight = rawRequest(`http://127.0.0.1:${port}/slow/x`);
+    await waitFor(() => upstream.received.length === 1, 3000, 'request at the upstream');
+    g.child.kill('SIGTERM');
+    await waitFor(() => g.jsonLines.some((l) => l.message === 'gateway draining'), 3000, 'drain start');
+
+    await expect(rawRequest(`http://127.0.0.1:${port}/slow/y`)).rejects.toThrow(/ECONNREFUSED/);
+    const res = await inFlight;
+    expect(res.status).toBe(200);
+    expect(res.body).toBe('finished after 800 ms');
+    await expect(g.exited).resolves.toBe(0);
+    expect(g.jsonLines.map((l) => l.message)).toEqual(expect.arrayContaining(['shutdown requested', 'gateway draining', 'gateway stopped']));
+  });
+});

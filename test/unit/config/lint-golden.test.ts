@@ -1,0 +1,155 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { lintFiles } from '../../../src/cli/lint';
+
+const REPO = resolve(__dirname, '..', '..', '..');
+const INVALID_DIR = 'test/fixtures/config/invalid';
+const MINIMAL = 'test/fixtures/config/valid/minimal.yaml';
+
+/**
+ * Golden files name each fixture by its path from the repository root. When jest runs from another
+ * directory, that path is what lint prints instead, so the golden text is rewritten to it; run from
+ * the root (as `npm test` does) the comparison is byte for byte.
+ */
+function fromCwd(repoPath: string): string {
+  return relative(process.cwd(), join(REPO, repoPath));
+}
+
+function readGolden(repoPath: string): string {
+  return readFileSync(join(REPO, repoPath.replace(/\.yaml$/, '.expected.txt')), 'utf8').split(repoPath).join(fromCwd(repoPath));
+}
+
+interface JsonProblem {
+  line: number;
+  column: number;
+  severity: string;
+  pointer: string;
+  message: string;
+}
+
+interface JsonReport {
+  valid: boolean;
+  files: { file: string; valid: boolean; problems: JsonProblem[] }[];
+}
+
+const cases = readdirSync(join(REPO, INVALID_DIR))
+  .filter((f) => f.endsWith('.yaml'))
+  .sort()
+  .map((f) => {
+    const file = `${INVALID_DIR}/${f}`;
+    const firstLine = readFileSync(join(REPO, file), 'utf8').split('\n')[0];
+    return { name: f.replace(/\.yaml$/, ''), file, firstLine, breaks: firstLine.replace(/^#\s*/, '') };
+  });
+
+describe('lint golden files', () => {
+  it('has a fixture per check, each explaining what it breaks and with its expected output', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(24);
+    for (const c of cases) {
+      expect(c.firstLine).toMatch(/^# \S/);
+      expect(existsSync(join(REPO, c.file.replace(/\.yaml$/, '.expected.txt')))).toBe(true);
+    }
+  });
+
+  it.each(cases)('$name: $breaks', ({ file }) => {
+    const out = lintFiles([fromCwd(file)], 'text', {});
+    expect(out.stdout).toBe(readGolden(file));
+    expect(out.stderr).toBe('');
+    expect(out.exitCode).toBe(1);
+  });
+});
+
+describe('lint', () => {
+  it('passes the repository routes.yaml with an empty environment', () => {
+    const file = fromCwd('routes.yaml');
+    expect(lintFiles([file], 'text', {})).toEqual({ exitCode: 0, stdout: `${file}: valid\n`, stderr: '' });
+  });
+
+  it('reports an invalid file as JSON with the same problems as the text format', () => {
+    const file = `${INVALID_DIR}/wrong-types.yaml`;
+    const out = lintFiles([fromCwd(file)], 'json', {});
+    expect(out.exitCode).toBe(1);
+    const report = JSON.parse(out.stdout) as JsonReport;
+    expect(report.valid).toBe(false);
+    expect(report.files).toHaveLength(1);
+    expect(report.files[0]).toMatchObject({ file: fromCwd(file), valid: false });
+
+    const problems = report.files[0].problems;
+    expect(problems.length).toBeGreaterThan(0);
+    for (const p of problems) {
+      expect(p).toEqual({
+        line: expect.any(Number),
+        column: expect.any(Number),
+        severity: 'error',
+        pointer: expect.stringMatching(/^\//),
+        message: expect.any(String),
+      });
+    }
+    const asText = problems.map((p) => `${fromCwd(file)}:${p.line}:${p.column} ${p.severity} ${p.pointer}: ${p.message}`);
+    expect(asText).toEqual(readGolden(file).trimEnd().split('\n').slice(0, -1));
+  });
+
+  it('reports JSON valid: true for a clean file', () => {
+    const report = JSON.parse(lintFiles([fromCwd(MINIMAL)], 'json', {}).stdout) as JsonReport;
+    expect(report).toEqual({ valid: true, files: [{ file: fromCwd(MINIMAL), valid: true, problems: [] }] });
+  });
+
+  it('emits one GitHub Actions annotation per problem', () => {
+    const file = `${INVALID_DIR}/route-unknown-service.yaml`;
+    const out = lintFiles([fromCwd(file)], 'github', {});
+    expect(out.exitCode).toBe(1);
+    expect(out.stdout).toBe(
+      `::error file=${fromCwd(file)},line=9,col=14::/routes/0/service: unknown service "sample" (did you mean "samples"?)\n`,
+    );
+  });
+
+  it('emits an annotation for every line of a multi-problem file', () => {
+    const file = `${INVALID_DIR}/wrong-types.yaml`;
+    const lines = lintFiles([fromCwd(file)], 'github', {}).stdout.trimEnd().split('\n');
+    const textLines = readGolden(file).trimEnd().split('\n').slice(0, -1);
+    expect(lines).toHaveLength(textLines.length);
+    for (const line of lines) expect(line).toMatch(/^::error file=[^,]+,line=\d+,col=\d+::\/\S+: .+$/);
+  });
+
+  it('exits 2 with the reason on stderr when a file cannot be read', () => {
+    const missing = fromCwd(`${INVALID_DIR}/no-such-file.yaml`);
+    const out = lintFiles([missing], 'text', {});
+    expect(out.exitCode).toBe(2);
+    expect(out.stdout).toBe('');
+    expect(out.stderr).toContain(missing);
+    expect(out.stderr).toMatch(/cannot read/);
+  });
+
+  it('exits 2 when one of several files cannot be read, and still lints the others', () => {
+    const missing = fromCwd(`${INVALID_DIR}/no-such-file.yaml`);
+    const out = lintFiles([fromCwd(MINIMAL), missing], 'text', {});
+    expect(out.exitCode).toBe(2);
+    expect(out.stdout).toBe(`${fromCwd(MINIMAL)}: valid\n`);
+    expect(out.stderr).toContain(missing);
+  });
+});
+
+describe('lint with environment overrides', () => {
+  it.each([
+    { variable: 'PORT', value: 'abc', pointer: '/gateway/port', line: 4, column: 9 },
+    { variable: 'CORS__ALLOW_ORIGINS', value: 'not-json', pointer: '/cors/origins', line: 6, column: 12 },
+    { variable: 'SERVICES__SAMPLES__PORT', value: '99999', pointer: '/services/samples/instances', line: 9, column: 16 },
+  ])('$variable=$value is reported naming the variable at $pointer', ({ variable, value, pointer, line, column }) => {
+    const env = { [variable]: value };
+    const json = lintFiles([fromCwd(MINIMAL)], 'json', env);
+    expect(json.exitCode).toBe(1);
+    const problems = (JSON.parse(json.stdout) as JsonReport).files[0].problems;
+    expect(problems).toEqual([
+      { line, column, severity: 'error', pointer, message: expect.stringContaining(`${variable}=${JSON.stringify(value)}`) },
+    ]);
+
+    const text = lintFiles([fromCwd(MINIMAL)], 'text', env);
+    expect(text.exitCode).toBe(1);
+    expect(text.stdout).toContain(`${fromCwd(MINIMAL)}:${line}:${column} error ${pointer}: ${variable}=${JSON.stringify(value)}`);
+    expect(text.stdout).toMatch(new RegExp(`unset ${variable}\\n`));
+  });
+
+  it('accepts well-formed values of the same variables', () => {
+    const env = { PORT: '8080', CORS__ALLOW_ORIGINS: '["https://lab.example.org"]', SERVICES__SAMPLES__PORT: '9000' };
+    expect(lintFiles([fromCwd(MINIMAL)], 'text', env)).toEqual({ exitCode: 0, stdout: `${fromCwd(MINIMAL)}: valid\n`, stderr: '' });
+  });
+});

@@ -9,6 +9,7 @@ beforeAll(async () => {
       `
 version: 1
 gateway: { environment: staging }
+monitoring: { logRequests: false }
 services:
   samples: { instances: ["http://127.0.0.1:1", { url: "http://127.0.0.1:2", weight: 3 }], loadBalancer: weighted_round_robin }
   auth: { instances: ["http://127.0.0.1:3"] }
@@ -55,6 +56,13 @@ describe('management endpoints', () => {
       ],
       routes: ['samples', 'samples-admin'],
     });
+  });
+
+  it('writes no access lines when monitoring.logRequests is false', async () => {
+    await request(gw.url).get('/health');
+    await request(gw.url).get('/samples/x');
+    expect(gw.logs().some((l) => l.message === 'gateway listening')).toBe(true);
+    expect(gw.logs().filter((l) => l.message === 'request')).toEqual([]);
   });
 
   it.each(['/metrics', '/docs', '/health/services', '/admin/reload'])('%s is reserved: answered by the gateway, never proxied', async (path) => {

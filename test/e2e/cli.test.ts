@@ -1,0 +1,100 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { distEntry, runNode } from '../helpers/process';
+
+const dir = mkdtempSync(join(tmpdir(), 'gw-cli-'));
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+const VALID = file(
+  'valid.yaml',
+  `version: 1
+auth:
+  jwt: { secret: "\${JWT_SECRET:-do-not-print-me}" }
+rateLimiting: { redisUrl: "redis://user:hunter2@127.0.0.1:6379/0" }
+services:
+  samples: { instances: ["http://127.0.0.1:8081", { url: "http://127.0.0.1:8091", weight: 2 }] }
+routes:
+  - { name: samples, path: /samples, service: samples, rewrite: /api/v1 }
+  - { name: reports, path: /reports, service: samples, methods: [GET] }
+`,
+);
+const INVALID = file(
+  'invalid.yaml',
+  `version: 1
+services:
+  samples: { instances: ["http://127.0.0.1:8081"] }
+routes:
+  - { name: samples, path: /samples, service: sample }
+`,
+);
+
+async function cli(args: string[], env: Record<string, string> = {}) {
+  const p = runNode(distEntry('cli/index.js'), args, env);
+  const code = await p.exited;
+  return { code, output: p.output() };
+}
+
+describe('tracseq-gateway CLI', () => {
+  it('lint exits 0 on a valid file, 1 on an invalid one, 2 on a missing one', async () => {
+    expect((await cli(['lint', VALID])).code).toBe(0);
+    const invalid = await cli(['lint', INVALID]);
+    expect(invalid.code).toBe(1);
+    expect(invalid.output).toContain(`${INVALID}:5:47 error /routes/0/service: unknown service "sample" (did you mean "samples"?)`);
+    const missing = await cli(['lint', join(dir, 'missing.yaml')]);
+    expect(missing.code).toBe(2);
+    expect(missing.output).toContain('cannot read the file: no such file');
+  });
+
+  it('lint rejects an unknown format as bad usage (exit 2)', async () => {
+    expect((await cli(['lint', VALID, '--format', 'xml'])).code).toBe(2);
+  });
+
+  it('start refuses an invalid config with the same errors as lint and exit 1', async () => {
+    const started = await cli(['start', '--config', INVALID], { PORT: '1' });
+    expect(started.code).toBe(1);
+    expect(started.output).toContain('error /routes/0/service: unknown service "sample" (did you mean "samples"?)');
+    expect(started.output).toContain('invalid configuration');
+  });
+
+  it('start refuses a malformed environment variable, naming it', async () => {
+    const started = await cli(['start', '--config', VALID], { PORT: 'abc' });
+    expect(started.code).toBe(1);
+    expect(started.output).toContain('PORT="abc" must be a whole number from 1 to 65535; fix or unset PORT');
+  });
+
+  it('print-config shows the resolved config with secrets masked', async () => {
+    const printed = await cli(['print-config', '--config', VALID], { SERVICES__SAMPLES__PORT: '9999' });
+    expect(printed.code).toBe(0);
+    expect(printed.output).not.toContain('do-not-print-me');
+    expect(printed.output).not.toContain('hunter2');
+    expect(printed.output).toContain('secret: \'***\'');
+    expect(printed.output).toContain('redis://user:***@127.0.0.1:6379/0');
+    expect(printed.output).toContain('url: http://127.0.0.1:9999');
+    expect(printed.output).toContain('timeout: 30s');
+  });
+
+  it('explain names the route, its stages and each upstream URL', async () => {
+    const explained = await cli(['explain', 'GET', '/samples/list?page=2', '--config', VALID]);
+    expect(explained.code).toBe(0);
+    expect(explained.output).toContain('route:     samples (path /samples');
+    expect(explained.output).toContain('stages:    balance → proxy');
+    expect(explained.output).toContain('http://127.0.0.1:8081/api/v1/list?page=2 (weight 1)');
+    expect(explained.output).toContain('http://127.0.0.1:8091/api/v1/list?page=2 (weight 2)');
+  });
+
+  it.each([
+    ['405 for a method the route does not allow', ['explain', 'POST', '/reports/1'], '405 GW_METHOD_NOT_ALLOWED', 'Allow: GET'],
+    ['404 for a path no route claims', ['explain', 'GET', '/unknown'], '404 GW_NOT_FOUND', 'routes: /samples, /reports'],
+    ['400 for dot segments', ['explain', 'GET', '/samples/%2e%2e/x'], '400 GW_BAD_PATH', '".." segments'],
+  ])('explain says why nothing matches: %s', async (_name, args, status, detail) => {
+    const explained = await cli([...args, '--config', VALID]);
+    expect(explained.code).toBe(1);
+    expect(explained.output).toContain(status);
+    expect(explained.output).toContain(detail);
+  });
+});

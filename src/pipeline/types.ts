@@ -9,6 +9,13 @@ import type { ClientIpResolver } from '../net/client-ip';
  * Node's own request, with the few fields the gateway adds as own properties. They are assigned in
  * the same order for every request (see the dispatcher) so V8 keeps one object shape.
  */
+/** The authenticated caller, set by the auth stage from a verified token's claims. */
+export interface RequestUser {
+  sub: string;
+  roles: string[];
+  claims: Record<string, unknown>;
+}
+
 export interface GatewayRequest extends IncomingMessage {
   id: string;
   trace: TraceContext;
@@ -17,6 +24,7 @@ export interface GatewayRequest extends IncomingMessage {
   /** Named apart from Express's own `req.route`, which the management app overwrites. */
   gatewayRoute: CompiledRoute | undefined;
   upstream: UpstreamInstance | undefined;
+  user: RequestUser | undefined;
 }
 
 export type Next = (err?: unknown) => void;

@@ -15,5 +15,6 @@ export function initRequest(raw: IncomingMessage, gw: CompiledGateway): GatewayR
   req.startedAt = performance.now();
   req.gatewayRoute = undefined;
   req.upstream = undefined;
+  req.user = undefined;
   return req;
 }

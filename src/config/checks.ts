@@ -79,7 +79,6 @@ function checkNotYetEnforced(c: GatewayConfig, report: Report): void {
     if (r.auth?.required === true && c.auth?.enabled !== false) refuse(`/routes/${i}/auth/required`, 'auth.required');
     if (arr(r.auth?.roles).length || arr(r.auth?.anyRole).length) refuse(`/routes/${i}/auth`, 'auth roles');
     if (r.rateLimit?.enabled === true && c.rateLimiting?.enabled !== false) refuse(`/routes/${i}/rateLimit/enabled`, 'rateLimit');
-    if (r.retry && typeof r.retry.attempts === 'number' && r.retry.attempts > 1) refuse(`/routes/${i}/retry/attempts`, 'retry');
     if (r.validate && Object.keys(r.validate).length) refuse(`/routes/${i}/validate`, 'validate');
     if (arr(r.contentTypes).length) refuse(`/routes/${i}/contentTypes`, 'contentTypes');
     if (arr(r.ipFilter?.allow).length || arr(r.ipFilter?.deny).length) refuse(`/routes/${i}/ipFilter`, 'ipFilter', true);

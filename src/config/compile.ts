@@ -18,13 +18,15 @@ export interface CompiledGateway {
   /** One WebSocket proxy per service that has a `websocket: true` route. */
   readonly websockets: ReadonlyMap<string, WebSocketProxy>;
   readonly deps: GatewayDeps;
+  /** Starts the active health checks; a compiled gateway that only explains or lints never probes. */
+  start(): void;
   close(): Promise<void>;
 }
 
 export function compileGateway(config: GatewayConfig, deps: GatewayDeps): CompiledGateway {
   const services = new Map<string, UpstreamService>();
   for (const [name, svc] of Object.entries(config.services)) {
-    services.set(name, new UpstreamService(name, svc, config.loadBalancing.enabled));
+    services.set(name, new UpstreamService(name, svc, config.loadBalancing.enabled, deps));
   }
   const stagesByRoute = new Map<string, string[]>();
   const routes = config.routes.map((rc) => {
@@ -70,6 +72,9 @@ export function compileGateway(config: GatewayConfig, deps: GatewayDeps): Compil
     routes,
     services,
     stagesByRoute,
+    start() {
+      for (const s of services.values()) s.startHealthChecks();
+    },
     async close() {
       for (const ws of websockets.values()) ws.close();
       await Promise.all([...services.values()].map((s) => s.close()));

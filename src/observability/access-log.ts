@@ -28,6 +28,7 @@ export function logRequestWhenDone(req: GatewayRequest, res: ServerResponse, log
       route: req.gatewayRoute?.name ?? null,
       service: req.gatewayRoute?.service.name ?? null,
       upstream: req.upstream?.url ?? null,
+      retries: req.retries,
       // 499: the client closed the connection before the response was complete.
       status: res.writableFinished ? res.statusCode : 499,
       durationMs: Math.round((performance.now() - req.startedAt) * 100) / 100,

@@ -14,6 +14,8 @@ export interface RequestUser {
   sub: string;
   roles: string[];
   claims: Record<string, unknown>;
+  /** Identity headers for the upstream (auth.forwardClaims), lowercased names; built once per token. */
+  forwardHeaders: Readonly<Record<string, string>>;
 }
 
 export interface GatewayRequest extends IncomingMessage {
@@ -24,17 +26,33 @@ export interface GatewayRequest extends IncomingMessage {
   /** Named apart from Express's own `req.route`, which the management app overwrites. */
   gatewayRoute: CompiledRoute | undefined;
   upstream: UpstreamInstance | undefined;
+  /** Upstream attempts beyond the first (retries). */
+  retries: number;
   user: RequestUser | undefined;
 }
 
 export type Next = (err?: unknown) => void;
 export type Handler = (req: GatewayRequest, res: ServerResponse, next: Next) => void;
+/** A check that reads only the request, so it can guard WebSocket upgrades (no response object) too. */
+export type RequestGuard = (req: GatewayRequest, next: Next) => void;
 
 /** Everything a stage may use; nothing comes from module-level singletons. */
 export interface GatewayDeps {
   logger: Logger;
   clientIp: ClientIpResolver;
   now: () => number;
+}
+
+/** What a stage factory gets: the process's deps plus what belongs to the one config being compiled. */
+export interface StageDeps extends GatewayDeps {
+  /** The services of this config, by name: a stage that calls a service goes through its balancer. */
+  readonly services: ReadonlyMap<string, UpstreamService>;
+  /**
+   * One object per compiled config under `key`, built by the first route that asks and shared by
+   * the others (caches, key sources), so a reload starts fresh and routes do not duplicate work.
+   * Closed with the gateway when it has a `close` method.
+   */
+  shared<T>(key: string, create: () => T): T;
 }
 
 export interface CompiledRoute {
@@ -49,9 +67,20 @@ export interface CompiledRoute {
   readonly timeoutMs: number;
   readonly maxBodyBytes: number;
   readonly websocket: boolean;
+  /**
+   * Client request headers never passed on: identity headers only the auth stage may set
+   * (auth.forwardClaims), and Authorization when the route strips it. Lowercased.
+   */
+  readonly strippedRequestHeaders: readonly string[];
+  /** Every request header not copied upstream as sent (hop-by-hop, set by the gateway, stripped). */
+  readonly droppedRequestHeaders: ReadonlySet<string>;
+  /** Stage checks that also run for WebSocket upgrades on this route, in chain order. */
+  upgradeGuards: readonly RequestGuard[];
   /** The compiled stage chain; runs on the raw req/res. */
   handle: (req: GatewayRequest, res: ServerResponse, fail: (err: unknown) => void) => void;
 }
 
 /** A stage: runs once per route per compiled config; `null` when the route does not use it. */
-export type StageFactory = (route: CompiledRoute, config: GatewayConfig, deps: GatewayDeps) => Handler | null;
+export type StageFactory = (route: CompiledRoute, config: GatewayConfig, deps: StageDeps) => Handler | null;
+/** The upgrade half of a stage whose check needs only the request; `null` when the route does not use it. */
+export type GuardFactory = (route: CompiledRoute, config: GatewayConfig, deps: StageDeps) => RequestGuard | null;

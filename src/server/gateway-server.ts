@@ -68,6 +68,7 @@ export class GatewayServer {
       this.server.listen(port, host, () => {
         this.server.off('error', reject);
         const address = this.server.address() as AddressInfo;
+        this.gateway.start();
         this.logger.info('gateway listening', {
           host: address.address,
           port: address.port,

@@ -6,6 +6,7 @@ import type { GatewayRequest } from '../pipeline/types';
 import type { Logger } from '../observability/logger';
 import { MANAGEMENT_PATHS } from '../routing/management-paths';
 import { VERSION } from './version';
+import type { InstanceView, ServiceStatus } from '../upstream/service';
 
 export interface ManagementContext {
   current: () => CompiledGateway;
@@ -16,10 +17,27 @@ export interface ManagementContext {
 function servicesView(gw: CompiledGateway) {
   return [...gw.services.values()].map((s) => ({
     name: s.name,
-    loadBalancer: gw.config.loadBalancing.enabled ? s.config.loadBalancer : 'first_available',
-    instances: s.instances.map((i) => ({ url: i.url, weight: i.weight, inFlight: i.inFlight })),
+    status: s.status(),
+    loadBalancer: s.algorithm,
+    instances: s.instances.map((i) => ({ url: i.url, weight: i.weight, inFlight: i.inFlight, available: i.available() })),
     routes: gw.routes.filter((r) => r.service === s).map((r) => r.name),
   }));
+}
+
+/**
+ * healthy: every service has all its instances; degraded: some instance is out; unhealthy: some
+ * service has none left (the only case a readiness probe should act on: 503).
+ */
+export function healthOfServices(gw: CompiledGateway) {
+  const services: Record<string, { status: ServiceStatus; algorithm: string; instances: InstanceView[] }> = {};
+  let overall: ServiceStatus = 'healthy';
+  for (const s of gw.services.values()) {
+    const status = s.status();
+    services[s.name] = { status, algorithm: s.algorithm, instances: s.view() };
+    if (status === 'unhealthy') overall = 'unhealthy';
+    else if (status === 'degraded' && overall === 'healthy') overall = 'degraded';
+  }
+  return { status: overall, services };
 }
 
 /**
@@ -47,13 +65,25 @@ export function createManagementApp(ctx: ManagementContext): express.Express {
         host: r.host || null,
         websocket: r.websocket,
       })),
-      services: servicesView(gw).map(({ name, loadBalancer, instances }) => ({ name, loadBalancer, instances: instances.length })),
+      status: healthOfServices(gw).status,
+      services: servicesView(gw).map(({ name, status, loadBalancer, instances }) => ({
+        name,
+        status,
+        loadBalancer,
+        instances: instances.length,
+        available: instances.filter((i) => i.available).length,
+      })),
       endpoints: MANAGEMENT_PATHS.filter((p) => p !== '/'),
     });
   });
 
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok', uptimeSeconds: Math.round((Date.now() - ctx.startedAt) / 1000) });
+  });
+
+  app.get('/health/services', (_req, res) => {
+    const health = healthOfServices(ctx.current());
+    res.status(health.status === 'unhealthy' ? 503 : 200).json({ ...health, checkedAt: new Date().toISOString() });
   });
 
   app.get('/services', (_req, res) => {

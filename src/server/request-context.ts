@@ -15,6 +15,7 @@ export function initRequest(raw: IncomingMessage, gw: CompiledGateway): GatewayR
   req.startedAt = performance.now();
   req.gatewayRoute = undefined;
   req.upstream = undefined;
+  req.retries = 0;
   req.user = undefined;
   return req;
 }

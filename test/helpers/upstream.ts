@@ -14,7 +14,7 @@ export interface TestUpstream {
  * A real HTTP server on an ephemeral loopback port whose behaviour the test supplies. The default
  * handler echoes method, url and headers as JSON.
  */
-export async function startUpstream(handler?: (req: IncomingMessage, res: ServerResponse) => void): Promise<TestUpstream> {
+export async function startUpstream(handler?: (req: IncomingMessage, res: ServerResponse) => void, port = 0): Promise<TestUpstream> {
   const received: IncomingMessage[] = [];
   const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
@@ -31,12 +31,12 @@ export async function startUpstream(handler?: (req: IncomingMessage, res: Server
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const bound = (server.address() as AddressInfo).port;
   return {
     server,
-    port,
-    url: `http://127.0.0.1:${port}`,
+    port: bound,
+    url: `http://127.0.0.1:${bound}`,
     received,
     close: () =>
       new Promise<void>((resolve) => {

@@ -11,8 +11,11 @@ version: 1
 gateway: { environment: staging }
 monitoring: { logRequests: false }
 services:
-  samples: { instances: ["http://127.0.0.1:1", { url: "http://127.0.0.1:2", weight: 3 }], loadBalancer: weighted_round_robin }
-  auth: { instances: ["http://127.0.0.1:3"] }
+  samples:
+    instances: ["http://127.0.0.1:1", { url: "http://127.0.0.1:2", weight: 3 }]
+    loadBalancer: weighted_round_robin
+    healthCheck: { enabled: false }
+  auth: { instances: ["http://127.0.0.1:3"], healthCheck: { enabled: false } }
 routes:
   - { name: samples, path: /samples, service: samples, rewrite: /api/v1 }
   - { name: samples-admin, path: /samples/admin, service: samples, methods: [GET] }
@@ -32,7 +35,7 @@ describe('management endpoints', () => {
     expect(res.body.routes.map((r: { name: string }) => r.name)).toEqual(['samples', 'samples-admin', 'login']);
     expect(res.body.routes[0]).toMatchObject({ path: '/samples', service: 'samples', rewrite: '/api/v1' });
     expect(res.body.services).toEqual(
-      expect.arrayContaining([{ name: 'samples', loadBalancer: 'weighted_round_robin', instances: 2 }]),
+      expect.arrayContaining([{ name: 'samples', status: 'healthy', loadBalancer: 'weighted_round_robin', instances: 2, available: 2 }]),
     );
     expect(res.headers['x-request-id']).toBeDefined();
     expect(res.headers['x-powered-by']).toBeUndefined();
@@ -49,10 +52,11 @@ describe('management endpoints', () => {
     const samples = res.body.services.find((s: { name: string }) => s.name === 'samples');
     expect(samples).toEqual({
       name: 'samples',
+      status: 'healthy',
       loadBalancer: 'weighted_round_robin',
       instances: [
-        { url: 'http://127.0.0.1:1', weight: 1, inFlight: 0 },
-        { url: 'http://127.0.0.1:2', weight: 3, inFlight: 0 },
+        { url: 'http://127.0.0.1:1', weight: 1, inFlight: 0, available: true },
+        { url: 'http://127.0.0.1:2', weight: 3, inFlight: 0, available: true },
       ],
       routes: ['samples', 'samples-admin'],
     });
@@ -65,7 +69,7 @@ describe('management endpoints', () => {
     expect(gw.logs().filter((l) => l.message === 'request')).toEqual([]);
   });
 
-  it.each(['/metrics', '/docs', '/health/services', '/admin/reload'])('%s is reserved: answered by the gateway, never proxied', async (path) => {
+  it.each(['/metrics', '/docs', '/admin/reload'])('%s is reserved: answered by the gateway, never proxied', async (path) => {
     const res = await request(gw.url).get(path);
     expect(res.status).toBe(404);
     expect(res.body.code).toBe('GW_NOT_FOUND');

@@ -1,12 +1,22 @@
+import { existsSync, statSync } from 'node:fs';
 import { environmentWithDotEnv, Env } from '../config/env';
 import { ConfigError, formatProblemsText } from '../config/errors';
 import { loadGatewayConfig } from '../config';
 import type { GatewayConfig } from '../config/types';
 import { UnreadableFileError } from '../config/load';
 
-/** What every command shares: the environment (with .env) and the routes file it names. */
-export function cliEnv(): Env {
-  return environmentWithDotEnv(process.env);
+/**
+ * What every command shares: the environment and the routes file it names. The environment is the
+ * process's own over a `.env` file (when present), or over `envFile` (`--env-from`, which must
+ * exist): a variable set in the real environment always wins.
+ */
+export function cliEnv(envFile?: string): Env {
+  if (envFile === undefined) return environmentWithDotEnv(process.env);
+  if (!existsSync(envFile) || !statSync(envFile).isFile()) {
+    process.stderr.write(`${envFile}: cannot read the env file: ${existsSync(envFile) ? 'it is not a file' : 'no such file'}\n`);
+    process.exit(EXIT.usage);
+  }
+  return environmentWithDotEnv(process.env, envFile);
 }
 
 export function routesFile(explicit: string | undefined, env: Env): string {

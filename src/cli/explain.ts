@@ -2,11 +2,11 @@ import { compileGateway } from '../config/compile';
 import type { GatewayConfig } from '../config/types';
 import { silentLogger } from '../observability/logger';
 import { upstreamTarget } from '../routing/rewrite';
-import { gatewayDeps } from '../server/gateway-server';
+import { runtimeDeps } from '../server/gateway-server';
 
 /** What the gateway would do with one request, in words; exit code 0 when a route matches. */
 export async function explain(config: GatewayConfig, method: string, url: string, host?: string): Promise<{ text: string; matched: boolean }> {
-  const gw = compileGateway(config, gatewayDeps(config, silentLogger()));
+  const gw = compileGateway(config, runtimeDeps(silentLogger()));
   try {
     const m = method.toUpperCase();
     const match = gw.table.match(m, host, url);

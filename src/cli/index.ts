@@ -2,10 +2,15 @@
 import { Command, Option } from 'commander';
 import { VERSION } from '../server/version';
 import { cliEnv, EXIT, loadOrExit, routesFile } from './context';
+import { diffAgainst, diffFiles, fetchRunningConfig } from './diff';
 import { explain } from './explain';
 import { lintFiles, LintFormat } from './lint';
 import { printConfig } from './print-config';
 import { startGateway } from './start';
+
+// Not `--env-file`: Node 20 takes that flag for itself even after the script name (it loads the
+// file into process.env, and exits 9 when it is missing), which would bypass this option.
+const ENV_FROM_HELP = 'read variables from this file instead of .env (the real environment still wins), e.g. .env.example to lint without secrets';
 
 const program = new Command();
 program
@@ -18,8 +23,9 @@ program
   .command('start', { isDefault: true })
   .description('serve the gateway (refuses to start on an invalid config)')
   .option('-c, --config <file>', 'routes file (default: $ROUTES_FILE or routes.yaml)')
-  .action(async (opts: { config?: string }) => {
-    await startGateway(opts.config);
+  .option('-e, --env-from <file>', ENV_FROM_HELP)
+  .action(async (opts: { config?: string; envFrom?: string }) => {
+    await startGateway(opts.config, opts.envFrom);
   });
 
 program
@@ -27,8 +33,9 @@ program
   .description('check routes files; exit 0 valid, 1 invalid, 2 unreadable or bad usage')
   .argument('[files...]', 'files to check (default: $ROUTES_FILE or routes.yaml)')
   .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'github']).default('text'))
-  .action((files: string[], opts: { format: LintFormat }) => {
-    const env = cliEnv();
+  .option('-e, --env-from <file>', ENV_FROM_HELP)
+  .action((files: string[], opts: { format: LintFormat; envFrom?: string }) => {
+    const env = cliEnv(opts.envFrom);
     const out = lintFiles(files.length ? files : [routesFile(undefined, env)], opts.format, env);
     process.stdout.write(out.stdout);
     process.stderr.write(out.stderr);
@@ -39,9 +46,39 @@ program
   .command('print-config')
   .description('print the fully resolved config (defaults merged, environment applied, secrets masked)')
   .option('-c, --config <file>', 'routes file')
-  .action((opts: { config?: string }) => {
-    const env = cliEnv();
+  .option('-e, --env-from <file>', ENV_FROM_HELP)
+  .action((opts: { config?: string; envFrom?: string }) => {
+    const env = cliEnv(opts.envFrom);
     process.stdout.write(printConfig(loadOrExit(routesFile(opts.config, env), env)));
+  });
+
+program
+  .command('diff')
+  .description('what changes between two routes files, or between a running gateway and a file; exit 0 none, 1 some, 2 trouble')
+  .argument('<files...>', 'OLD NEW, or with --running just NEW')
+  .option('-r, --running <url>', 'compare the config running at this gateway URL (needs ADMIN_TOKEN)')
+  .option('-e, --env-from <file>', ENV_FROM_HELP)
+  .action(async (files: string[], opts: { running?: string; envFrom?: string }) => {
+    const env = cliEnv(opts.envFrom);
+    let out;
+    if (opts.running) {
+      if (files.length !== 1 || !env.ADMIN_TOKEN) {
+        process.stderr.write('usage: diff --running URL NEW (with ADMIN_TOKEN set)\n');
+        process.exitCode = EXIT.usage;
+        return;
+      }
+      out = diffAgainst(await fetchRunningConfig(opts.running, env.ADMIN_TOKEN), files[0], env);
+    } else {
+      if (files.length !== 2) {
+        process.stderr.write('usage: diff OLD NEW\n');
+        process.exitCode = EXIT.usage;
+        return;
+      }
+      out = diffFiles(files[0], files[1], env);
+    }
+    process.stdout.write(out.stdout);
+    process.stderr.write(out.stderr);
+    process.exitCode = out.exitCode;
   });
 
 program
@@ -51,8 +88,9 @@ program
   .argument('<path>', 'request path with optional query, e.g. /samples/list?page=2')
   .option('-c, --config <file>', 'routes file to try (default: $ROUTES_FILE or routes.yaml)')
   .option('-H, --host <host>', 'Host header of the request')
-  .action(async (method: string, path: string, opts: { config?: string; host?: string }) => {
-    const env = cliEnv();
+  .option('-e, --env-from <file>', ENV_FROM_HELP)
+  .action(async (method: string, path: string, opts: { config?: string; host?: string; envFrom?: string }) => {
+    const env = cliEnv(opts.envFrom);
     const config = loadOrExit(routesFile(opts.config, env), env);
     const result = await explain(config, method, path, opts.host);
     process.stdout.write(result.text);

@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import { ConfigProblem, didYouMean } from './errors';
 import { SourceMap, escapePointerToken } from './source-map';
 import { GatewayConfig, HttpMethod, RouteConfig } from './types';
@@ -76,8 +77,6 @@ function checkNotYetEnforced(c: GatewayConfig, report: Report): void {
   const routes = arr<RouteConfig>(c.routes);
   routes.forEach((r, i) => {
     if (!r || typeof r !== 'object') return;
-    if (r.auth?.required === true && c.auth?.enabled !== false) refuse(`/routes/${i}/auth/required`, 'auth.required');
-    if (arr(r.auth?.roles).length || arr(r.auth?.anyRole).length) refuse(`/routes/${i}/auth`, 'auth roles');
     if (r.rateLimit?.enabled === true && c.rateLimiting?.enabled !== false) refuse(`/routes/${i}/rateLimit/enabled`, 'rateLimit');
     if (r.validate && Object.keys(r.validate).length) refuse(`/routes/${i}/validate`, 'validate');
     if (arr(r.contentTypes).length) refuse(`/routes/${i}/contentTypes`, 'contentTypes');
@@ -93,7 +92,82 @@ function checkNotYetEnforced(c: GatewayConfig, report: Report): void {
   if (c.cors?.enabled === true) refuse('/cors/enabled', 'cors');
   if (c.rateLimiting?.global?.enabled === true && c.rateLimiting.enabled !== false) refuse('/rateLimiting/global/enabled', 'rateLimiting.global');
   if (arr(c.ipFilter?.allow).length || arr(c.ipFilter?.deny).length || arr(c.ipFilter?.managementAllow).length) refuse('/ipFilter', 'ipFilter', true);
-  if (c.auth?.validateWith?.enabled === true) refuse('/auth/validateWith/enabled', 'auth.validateWith');
+}
+
+/** What a public key can verify, by its type; a mismatch would refuse every token at runtime. */
+const KEY_FAMILIES: Record<string, string[]> = { rsa: ['RS', 'PS'], 'rsa-pss': ['PS'], ec: ['ES'] };
+
+/**
+ * Auth settings that would let a route run without the checks it asked for, or refuse every token:
+ * a route requiring auth with nothing to verify tokens with, keys that cannot verify the listed
+ * algorithms, roles on routes that never see a token, the placeholder secret in production.
+ */
+function checkAuth(c: GatewayConfig, routes: RouteConfig[], serviceNames: string[], map: SourceMap, report: Report): void {
+  const auth = c.auth;
+  if (!auth || typeof auth !== 'object' || auth.enabled === false) return;
+  const jwt = auth.jwt ?? {};
+  const algorithms = arr<string>(jwt.algorithms);
+  const hmac = algorithms.filter((a) => a.startsWith('HS'));
+  const publicKeyAlgorithms = algorithms.filter((a) => !a.startsWith('HS'));
+  const validateWith = auth.validateWith?.enabled === true;
+
+  routes.forEach((r, i) => {
+    if (!r || typeof r !== 'object' || r.auth?.required === true) return;
+    for (const list of ['roles', 'anyRole'] as const) {
+      if (arr(r.auth?.[list]).length === 0) continue;
+      const own = `/routes/${i}/auth/${list}`;
+      report(map.has(own) ? own : `/defaults/auth/${list}`, `route "${r.name}" checks ${list} but does not require auth (auth.required: false), so it may see no token; set required: true, or remove ${list}`);
+    }
+  });
+
+  const firstRequiring = routes.findIndex((r) => r && typeof r === 'object' && r.auth?.required === true);
+  if (firstRequiring !== -1 && !jwt.secret && !jwt.publicKey && !jwt.jwksUri && !validateWith) {
+    const own = `/routes/${firstRequiring}/auth/required`;
+    report(
+      map.has(own) || !map.has('/defaults/auth/required') ? own : '/defaults/auth/required',
+      `route "${routes[firstRequiring].name}" requires auth but no key is set: set auth.jwt.secret (or AUTHENTICATION__JWT_SECRET_KEY), publicKey or jwksUri`,
+    );
+  }
+  if (hmac.length && publicKeyAlgorithms.length) {
+    report('/auth/jwt/algorithms', `mixes HMAC (${hmac.join(', ')}) with public-key algorithms; list one family only`);
+  }
+  if (hmac.length && (jwt.publicKey || jwt.jwksUri) && !jwt.secret) {
+    report('/auth/jwt/algorithms', `${hmac.join(', ')} ${hmac.length === 1 ? 'needs' : 'need'} auth.jwt.secret; public keys verify RS/ES/PS algorithms only`);
+  }
+  if (!hmac.length && publicKeyAlgorithms.length && jwt.secret && !jwt.publicKey && !jwt.jwksUri) {
+    report('/auth/jwt/algorithms', `${publicKeyAlgorithms.join(', ')} ${publicKeyAlgorithms.length === 1 ? 'needs' : 'need'} auth.jwt.publicKey or auth.jwt.jwksUri; a secret verifies HS algorithms only`);
+  }
+  if (jwt.publicKey && jwt.jwksUri) report('/auth/jwt/jwksUri', 'set either publicKey or jwksUri, not both');
+  if (typeof jwt.publicKey === 'string' && jwt.publicKey) {
+    try {
+      const type = createPublicKey(jwt.publicKey).asymmetricKeyType ?? '';
+      const families = KEY_FAMILIES[type] ?? [];
+      const unfit = publicKeyAlgorithms.filter((a) => !families.includes(a.slice(0, 2)));
+      if (unfit.length) report('/auth/jwt/algorithms', `the ${type ? type.toUpperCase() : 'given'} public key cannot verify ${unfit.join(', ')}`);
+    } catch {
+      // OpenSSL's reason differs between versions and says little to an operator; the fix does not.
+      report('/auth/jwt/publicKey', 'is not a PEM public key; paste the whole "-----BEGIN PUBLIC KEY-----" block with its line breaks (a YAML block scalar, |, keeps them)');
+    }
+  }
+  if (typeof jwt.jwksUri === 'string' && jwt.jwksUri && !/^https?:\/\/[^/\s]+/.test(jwt.jwksUri)) {
+    report('/auth/jwt/jwksUri', `"${jwt.jwksUri}" is not an http(s) URL`);
+  }
+  checkPositiveDuration(jwt.jwksCacheTtl, '/auth/jwt/jwksCacheTtl', report);
+  checkPositiveDuration(jwt.jwksRefetchInterval, '/auth/jwt/jwksRefetchInterval', report);
+  if (jwt.maxAge) checkPositiveDuration(jwt.maxAge, '/auth/jwt/maxAge', report);
+  // .env.example ships a placeholder so that lint runs without secrets; it must never serve.
+  if (typeof jwt.secret === 'string' && jwt.secret.startsWith('change-me') && c.gateway?.environment === 'production') {
+    report('/auth/jwt/secret', 'is the placeholder of .env.example; set AUTHENTICATION__JWT_SECRET_KEY to a real secret (e.g. openssl rand -base64 48)');
+  }
+
+  const vw = auth.validateWith;
+  if (validateWith && typeof vw.service === 'string' && !serviceNames.includes(vw.service)) {
+    report('/auth/validateWith/service', `unknown service "${vw.service}"${didYouMean(vw.service, serviceNames)}`);
+  }
+  if (validateWith) {
+    checkPositiveDuration(vw.cacheTtl, '/auth/validateWith/cacheTtl', report);
+    checkPositiveDuration(vw.timeout, '/auth/validateWith/timeout', report);
+  }
 }
 
 /**
@@ -194,31 +268,7 @@ export function checkSemantics(c: GatewayConfig, file: string, map: SourceMap): 
   checkRanges(c.ipFilter?.deny, '/ipFilter/deny', report);
   checkRanges(c.ipFilter?.managementAllow, '/ipFilter/managementAllow', report);
 
-  const auth = c.auth;
-  const anyRouteRequiresAuth = routes.some((r) => r && typeof r === 'object' && r.auth?.required === true);
-  if (auth && typeof auth === 'object' && auth.enabled !== false) {
-    const jwt = auth.jwt ?? {};
-    const algorithms = arr<string>(jwt.algorithms);
-    const hasKey = Boolean(jwt.secret || jwt.publicKey || jwt.jwksUri);
-    const firstRequiring = routes.findIndex((r) => r && typeof r === 'object' && r.auth?.required === true);
-    if (anyRouteRequiresAuth && !hasKey && auth.validateWith?.enabled !== true) {
-      report(
-        `/routes/${firstRequiring}/auth/required`,
-        `route "${routes[firstRequiring].name}" requires auth but no key is set: set auth.jwt.secret (or AUTHENTICATION__JWT_SECRET_KEY), publicKey or jwksUri`,
-      );
-    }
-    const hmac = algorithms.filter((a) => a.startsWith('HS'));
-    if (hmac.length && hmac.length !== algorithms.length) {
-      report('/auth/jwt/algorithms', `mixes HMAC (${hmac.join(', ')}) with public-key algorithms; list one family only`);
-    }
-    if (hmac.length && (jwt.publicKey || jwt.jwksUri) && !jwt.secret) {
-      report('/auth/jwt/algorithms', `${hmac.join(', ')} ${hmac.length === 1 ? 'needs' : 'need'} auth.jwt.secret; public keys verify RS/ES/PS algorithms only`);
-    }
-    const vw = auth.validateWith;
-    if (vw?.enabled === true && typeof vw.service === 'string' && !(vw.service in services)) {
-      report('/auth/validateWith/service', `unknown service "${vw.service}"${didYouMean(vw.service, serviceNames)}`);
-    }
-  }
+  checkAuth(c, routes, serviceNames, map, report);
 
   const rl = c.rateLimiting;
   if (rl && typeof rl === 'object' && rl.enabled !== false && rl.store === 'redis') {

@@ -1,8 +1,12 @@
-import type { GatewayConfig } from './types';
+import type { GatewayConfig, RouteConfig } from './types';
 import { parseDuration, parseSize } from './units';
 import { composeChain } from '../pipeline/chain';
-import { STAGES } from '../pipeline';
-import type { CompiledRoute, GatewayDeps, Handler } from '../pipeline/types';
+import { STAGES, UPGRADE_GUARDS } from '../pipeline';
+import type { CompiledRoute, GatewayDeps, Handler, RequestGuard, RuntimeDeps, StageDeps } from '../pipeline/types';
+import { droppedRequestHeaders } from '../pipeline/proxy-headers';
+import { identityHeaderNames } from '../auth/identity';
+import { ClientIpResolver } from '../net/client-ip';
+import { Resources } from '../reload/resources';
 import { RouteTable } from '../routing/route-table';
 import { UpstreamService } from '../upstream/service';
 import { WebSocketProxy } from '../upstream/websocket';
@@ -20,14 +24,43 @@ export interface CompiledGateway {
   readonly deps: GatewayDeps;
   /** Starts the active health checks; a compiled gateway that only explains or lints never probes. */
   start(): void;
+  /** After a reload swapped this gateway out: releases what the new one did not take over. */
+  retire(): Promise<void>;
+  /** Shutdown: releases everything. */
   close(): Promise<void>;
 }
 
-export function compileGateway(config: GatewayConfig, deps: GatewayDeps): CompiledGateway {
+/**
+ * Builds a complete gateway from a config. With `previous` (a reload), services and other
+ * long-lived resources whose settings did not change are taken over with their state: health,
+ * circuit breakers, keep-alive pools, rate-limit counters.
+ */
+export function compileGateway(config: GatewayConfig, runtime: RuntimeDeps, previous?: CompiledGateway): CompiledGateway {
+  const resources = new Resources(previous?.deps.resources);
+  const deps: GatewayDeps = { ...runtime, clientIp: new ClientIpResolver(config.gateway.trustProxy), resources };
+  try {
+    return build(config, deps);
+  } catch (err) {
+    void resources.abandon();
+    throw err;
+  }
+}
+
+function build(config: GatewayConfig, deps: GatewayDeps): CompiledGateway {
+  const { resources } = deps;
   const services = new Map<string, UpstreamService>();
   for (const [name, svc] of Object.entries(config.services)) {
-    services.set(name, new UpstreamService(name, svc, config.loadBalancing.enabled, deps));
+    const fingerprint = JSON.stringify([svc, config.loadBalancing.enabled]);
+    const service = resources.reuse(
+      `service:${name}`,
+      fingerprint,
+      () => new UpstreamService(name, svc, config.loadBalancing.enabled, deps),
+      (s) => s.close(),
+    );
+    services.set(name, service);
   }
+  const stageDeps = stageDepsFor(deps, services);
+  const headerRules = requestHeaderRules(config);
   const stagesByRoute = new Map<string, string[]>();
   const routes = config.routes.map((rc) => {
     const service = services.get(rc.service);
@@ -43,25 +76,37 @@ export function compileGateway(config: GatewayConfig, deps: GatewayDeps): Compil
       timeoutMs: parseDuration(rc.timeout) ?? 30_000,
       maxBodyBytes: parseSize(rc.maxBodySize) ?? 10 * 1024 * 1024,
       websocket: rc.websocket,
+      ...headerRules(rc),
+      upgradeGuards: [],
       handle: () => undefined,
     };
     const handlers: Handler[] = [];
     const names: string[] = [];
     for (const stage of STAGES) {
-      const handler = stage.create(route, config, deps);
+      const handler = stage.create(route, config, stageDeps);
       if (handler) {
         handlers.push(handler);
         names.push(stage.name);
       }
     }
     route.handle = composeChain(handlers);
+    if (route.websocket) {
+      route.upgradeGuards = UPGRADE_GUARDS.map((g) => g.create(route, config, stageDeps)).filter((g): g is RequestGuard => g !== null);
+    }
     stagesByRoute.set(rc.name, names);
     return route;
   });
   const websockets = new Map<string, WebSocketProxy>();
   for (const route of routes) {
-    if (route.websocket && !websockets.has(route.service.name)) {
-      websockets.set(route.service.name, new WebSocketProxy(route.service, deps.logger));
+    const name = route.service.name;
+    if (route.websocket && !websockets.has(name)) {
+      const proxy = resources.reuse(
+        `websocket:${name}`,
+        JSON.stringify(route.service.config),
+        () => new WebSocketProxy(route.service, deps.logger),
+        (ws) => ws.close(),
+      );
+      websockets.set(name, proxy);
     }
   }
   return {
@@ -75,9 +120,32 @@ export function compileGateway(config: GatewayConfig, deps: GatewayDeps): Compil
     start() {
       for (const s of services.values()) s.startHealthChecks();
     },
-    async close() {
-      for (const ws of websockets.values()) ws.close();
-      await Promise.all([...services.values()].map((s) => s.close()));
+    retire: () => resources.retire(),
+    close: () => resources.disposeAll(),
+  };
+}
+
+/** What stage factories get: the gateway's deps, this config's services, and objects its routes share. */
+function stageDepsFor(deps: GatewayDeps, services: ReadonlyMap<string, UpstreamService>): StageDeps {
+  const perConfig = new Map<string, unknown>();
+  return {
+    ...deps,
+    services,
+    shared<T>(key: string, create: () => T): T {
+      if (!perConfig.has(key)) perConfig.set(key, create());
+      return perConfig.get(key) as T;
     },
   };
+}
+
+/**
+ * The client headers each route drops. Identity headers (auth.forwardClaims) go on every route,
+ * whether auth is on or not, so no client can ever speak for a user; computed once per config.
+ */
+function requestHeaderRules(config: GatewayConfig): (rc: RouteConfig) => Pick<CompiledRoute, 'strippedRequestHeaders' | 'droppedRequestHeaders'> {
+  const identity = identityHeaderNames(config.auth.forwardClaims);
+  const withAuthorization = [...identity, 'authorization'];
+  const keep = { strippedRequestHeaders: identity, droppedRequestHeaders: droppedRequestHeaders(identity) };
+  const strip = { strippedRequestHeaders: withAuthorization, droppedRequestHeaders: droppedRequestHeaders(withAuthorization) };
+  return (rc) => (rc.auth.stripAuthorization ? strip : keep);
 }

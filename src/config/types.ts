@@ -119,14 +119,18 @@ export interface GatewayConfig {
       secret: string;
       publicKey: string;
       jwksUri: string;
+      jwksCacheTtl: string;
+      jwksRefetchInterval: string;
       algorithms: string[];
       issuer: string;
       audience: string;
       clockTolerance: string;
       maxAge: string;
     };
-    validateWith: { enabled: boolean; service: string; path: string; cacheTtl: string };
+    validateWith: { enabled: boolean; service: string; path: string; cacheTtl: string; rejectedCacheTtl: string; timeout: string };
     forwardClaims: Record<string, string>;
+    rolesClaim: string;
+    cacheMaxEntries: number;
   };
   rateLimiting: {
     enabled: boolean;

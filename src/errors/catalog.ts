@@ -11,6 +11,10 @@ export const ERROR_CATALOG = {
   GW_PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large', type: 'too_large' },
   GW_HEADERS_TOO_LARGE: { status: 431, title: 'Request header fields too large', type: 'headers_too_large' },
   GW_REQUEST_TIMEOUT: { status: 408, title: 'Client did not send the request in time', type: 'client_timeout' },
+  GW_UNAUTHORIZED: { status: 401, title: 'Bearer token required', type: 'unauthorized' },
+  GW_INVALID_TOKEN: { status: 401, title: 'Bearer token refused', type: 'invalid_token' },
+  GW_FORBIDDEN: { status: 403, title: 'Role required', type: 'forbidden' },
+  GW_AUTH_UNAVAILABLE: { status: 503, title: 'Authentication unavailable', type: 'auth_unavailable' },
   GW_OVERLOADED: { status: 503, title: 'Gateway at its concurrency limit', type: 'overloaded' },
   GW_SHUTTING_DOWN: { status: 503, title: 'Gateway is shutting down', type: 'shutting_down' },
   GW_NO_HEALTHY_INSTANCE: { status: 503, title: 'No healthy upstream instance', type: 'no_healthy_instance' },
@@ -18,6 +22,7 @@ export const ERROR_CATALOG = {
   GW_UPSTREAM_RESET: { status: 502, title: 'Upstream closed the connection', type: 'reset' },
   GW_UPSTREAM_ERROR: { status: 502, title: 'Upstream request failed', type: 'upstream_error' },
   GW_UPSTREAM_TIMEOUT: { status: 504, title: 'Upstream did not answer in time', type: 'timeout' },
+  GW_ADMIN_UNAUTHORIZED: { status: 401, title: 'Admin token required', type: 'admin_unauthorized' },
   GW_INTERNAL: { status: 500, title: 'Internal gateway error', type: 'internal' },
 } as const;
 

@@ -8,6 +8,8 @@ import { IpRangeSet, normalizeAddress } from './ip-range';
 export class ClientIpResolver {
   private readonly trusted?: IpRangeSet;
   private readonly hops: number;
+  /** Peer addresses repeat (keep-alive, a few proxies); their verdict is kept, up to a bound. */
+  private readonly verdicts = new Map<string, boolean>();
 
   constructor(trustProxy: number | string[]) {
     if (typeof trustProxy === 'number') {
@@ -20,7 +22,14 @@ export class ClientIpResolver {
 
   /** Whether the direct peer is a proxy whose forwarding headers we believe. */
   trustsPeer(peer: string): boolean {
-    return this.trusted ? this.trusted.has(peer) : this.hops > 0;
+    if (!this.trusted) return this.hops > 0;
+    let verdict = this.verdicts.get(peer);
+    if (verdict === undefined) {
+      verdict = this.trusted.has(peer);
+      if (this.verdicts.size >= 10_000) this.verdicts.clear();
+      this.verdicts.set(peer, verdict);
+    }
+    return verdict;
   }
 
   resolve(peer: string | undefined, forwardedFor: string | string[] | undefined): string {

@@ -35,6 +35,8 @@ export function logRequestWhenDone(req: GatewayRequest, res: ServerResponse, log
       bytesIn: socket.bytesRead - readAtStart,
       bytesOut: socket.bytesWritten - writtenAtStart,
       clientIp: req.clientIp,
+      // Who, for the audit trail: the verified token's subject, never anything the client claimed.
+      user: req.user?.sub ?? null,
     });
   };
 }

@@ -17,6 +17,15 @@ const HOP_BY_HOP = new Set([
 /** Headers the gateway sets itself on the upstream request, so client copies are dropped. */
 const REPLACED_UPSTREAM = new Set(['host', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id', 'traceparent']);
 
+/**
+ * The request headers never copied upstream as the client sent them: hop-by-hop ones, those the
+ * gateway sets itself, and `stripped` (identity headers, Authorization when a route strips it).
+ * Built once per route when a config is compiled, so the per-request cost is one set lookup.
+ */
+export function droppedRequestHeaders(stripped: Iterable<string>): ReadonlySet<string> {
+  return new Set([...HOP_BY_HOP, ...REPLACED_UPSTREAM, ...[...stripped].map((h) => h.toLowerCase())]);
+}
+
 /** Names a `Connection` header lists are hop-by-hop for this message too. */
 function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
   if (value === undefined) return undefined;
@@ -24,15 +33,26 @@ function connectionTokens(value: string | string[] | undefined): Set<string> | u
   return new Set(text.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
 }
 
+/**
+ * The headers of the upstream request. Identity headers (X-User-Id, ...) come only from `req.user`,
+ * which only the auth stage sets from a verified token: client copies are dropped on every route,
+ * with or without auth, so they can never be spoofed.
+ */
 export function upstreamRequestHeaders(req: GatewayRequest, trustedPeer: boolean): Record<string, string | string[]> {
+  const route = req.gatewayRoute;
+  // Without its route the identity headers to drop are unknown: refuse rather than pass them on.
+  if (route === undefined) throw new Error('upstream request headers need the matched route');
+  const dropped = route.droppedRequestHeaders;
   const incoming = req.headers;
   const extra = connectionTokens(incoming.connection);
   const out: Record<string, string | string[]> = {};
   for (const name in incoming) {
-    if (HOP_BY_HOP.has(name) || REPLACED_UPSTREAM.has(name) || extra?.has(name)) continue;
+    if (dropped.has(name) || extra?.has(name)) continue;
     const value = incoming[name];
     if (value !== undefined) out[name] = value;
   }
+  const user = req.user;
+  if (user !== undefined) Object.assign(out, user.forwardHeaders);
   const peer = req.socket.remoteAddress ?? '';
   const priorFor = trustedPeer ? incoming['x-forwarded-for'] : undefined;
   out['x-forwarded-for'] = priorFor ? `${Array.isArray(priorFor) ? priorFor.join(', ') : priorFor}, ${peer}` : peer;

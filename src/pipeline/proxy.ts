@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { pipeline, Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { GatewayError } from '../errors/catalog';
 import { upstreamTarget } from '../routing/rewrite';
 import { RetryBudget } from '../upstream/retry-budget';
@@ -170,9 +170,14 @@ export const createProxyStage: StageFactory = (route, _config, deps) => {
               return;
             }
             res.writeHead(status, clientResponseHeaders(upstream.headers));
-            pipeline(upstream.body, res, (err) => {
-              if (err && !res.destroyed) res.destroy();
+            // pipe() rather than stream.pipeline(): pipeline allocates and aborts an AbortController
+            // per response, a measurable share of the hot path. A client going away aborts the
+            // upstream request (onClientClose), which ends this body; an upstream dying mid-body
+            // must close the client connection, never leave it waiting.
+            upstream.body.on('error', () => {
+              if (!res.destroyed) res.destroy();
             });
+            upstream.body.pipe(res);
           },
           (err: unknown) => {
             clearTimeout(deadline);

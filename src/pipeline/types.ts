@@ -4,6 +4,7 @@ import type { RouteConfig, GatewayConfig } from '../config/types';
 import type { TraceContext } from '../observability/request-id';
 import type { UpstreamService, UpstreamInstance } from '../upstream/service';
 import type { ClientIpResolver } from '../net/client-ip';
+import type { Resources } from '../reload/resources';
 
 /**
  * Node's own request, with the few fields the gateway adds as own properties. They are assigned in
@@ -36,11 +37,20 @@ export type Handler = (req: GatewayRequest, res: ServerResponse, next: Next) => 
 /** A check that reads only the request, so it can guard WebSocket upgrades (no response object) too. */
 export type RequestGuard = (req: GatewayRequest, next: Next) => void;
 
-/** Everything a stage may use; nothing comes from module-level singletons. */
-export interface GatewayDeps {
+/** What the process gives every compiled gateway: shared by all configs it ever runs. */
+export interface RuntimeDeps {
   logger: Logger;
-  clientIp: ClientIpResolver;
   now: () => number;
+}
+
+/** Everything a stage may use; nothing comes from module-level singletons. */
+export interface GatewayDeps extends RuntimeDeps {
+  clientIp: ClientIpResolver;
+  /**
+   * Long-lived state (stores, pools, breakers) that survives a reload when its settings did not
+   * change: `resources.reuse(key, fingerprint, create, dispose)`.
+   */
+  resources: Resources;
 }
 
 /** What a stage factory gets: the process's deps plus what belongs to the one config being compiled. */
@@ -49,8 +59,8 @@ export interface StageDeps extends GatewayDeps {
   readonly services: ReadonlyMap<string, UpstreamService>;
   /**
    * One object per compiled config under `key`, built by the first route that asks and shared by
-   * the others (caches, key sources), so a reload starts fresh and routes do not duplicate work.
-   * Closed with the gateway when it has a `close` method.
+   * the others (an authenticator, say), so routes do not duplicate work. For state that should
+   * survive a reload, or that needs disposing, use `resources`.
    */
   shared<T>(key: string, create: () => T): T;
 }

@@ -6,15 +6,16 @@ import type { GatewayConfig } from '../config/types';
 import { parseDuration, parseSize } from '../config/units';
 import { GatewayError } from '../errors/catalog';
 import { writeProblemToSocket } from '../errors/problem';
-import { ClientIpResolver } from '../net/client-ip';
 import type { Logger } from '../observability/logger';
-import type { GatewayDeps } from '../pipeline/types';
+import type { RuntimeDeps } from '../pipeline/types';
 import { createDispatcher, DispatchState } from './dispatcher';
 import { createManagementApp } from './management';
 import { createUpgradeHandler } from './upgrade';
+import type { ConfigReloader } from '../reload/reloader';
 
-export function gatewayDeps(config: GatewayConfig, logger: Logger): GatewayDeps {
-  return { logger, clientIp: new ClientIpResolver(config.gateway.trustProxy), now: Date.now };
+/** The process-wide dependencies of every compiled gateway. */
+export function runtimeDeps(logger: Logger): RuntimeDeps {
+  return { logger, now: Date.now };
 }
 
 /**
@@ -27,10 +28,23 @@ export class GatewayServer {
   private readonly state: DispatchState;
   private isDraining = false;
   private readonly startedAt = Date.now();
+  private readonly runtime: RuntimeDeps;
+  private reloaderRef: ConfigReloader | undefined;
 
-  constructor(config: GatewayConfig, private readonly logger: Logger) {
-    this.gateway = compileGateway(config, gatewayDeps(config, logger));
-    const management = createManagementApp({ current: () => this.gateway, startedAt: this.startedAt, logger });
+  constructor(
+    config: GatewayConfig,
+    private readonly logger: Logger,
+    options: { adminToken?: string } = {},
+  ) {
+    this.runtime = runtimeDeps(logger);
+    this.gateway = compileGateway(config, this.runtime);
+    const management = createManagementApp({
+      current: () => this.gateway,
+      startedAt: this.startedAt,
+      logger,
+      adminToken: options.adminToken,
+      reloader: () => this.reloaderRef,
+    });
     this.state = {
       current: () => this.gateway,
       management: (req, res) => management(req as never, res as never),
@@ -42,20 +56,45 @@ export class GatewayServer {
       { maxHeaderSize: parseSize(g.maxHeaderSize), keepAlive: true, requestTimeout: parseDuration(g.requestTimeout) },
       createDispatcher(this.state),
     );
-    // Set on purpose: slow-header clients are cut off, idle keep-alive connections outlive a load
-    // balancer's idle timeout in front of us, and the whole request has a deadline.
+    this.applyServerTimeouts(config);
+    this.server.on('upgrade', createUpgradeHandler(() => this.gateway));
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.onClientError(err, socket));
+  }
+
+  /** Set on purpose: slow-header clients are cut off, idle keep-alive connections outlive a load
+   * balancer's idle timeout in front of us, and the whole request has a deadline. */
+  private applyServerTimeouts(config: GatewayConfig): void {
+    const g = config.gateway;
     this.server.headersTimeout = parseDuration(g.headersTimeout) ?? 10_000;
     this.server.keepAliveTimeout = parseDuration(g.keepAliveTimeout) ?? 65_000;
     this.server.requestTimeout = parseDuration(g.requestTimeout) ?? 300_000;
     if (this.server.requestTimeout > 0 && this.server.headersTimeout > this.server.requestTimeout) {
       this.server.headersTimeout = this.server.requestTimeout;
     }
-    this.server.on('upgrade', createUpgradeHandler(() => this.gateway));
-    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.onClientError(err, socket));
   }
 
   get current(): CompiledGateway {
     return this.gateway;
+  }
+
+  /** The reloader of this server's routes file, once one is attached (`start` does). */
+  attachReloader(reloader: ConfigReloader): void {
+    this.reloaderRef = reloader;
+  }
+
+  /**
+   * Hot reload: compiles a complete gateway from `config` beside the running one (taking over the
+   * unchanged services and stores with their state), then swaps one reference. Requests already in
+   * flight finish on the chain they started on; the old gateway's leftovers are released after.
+   * A compile error throws before anything changed.
+   */
+  async swap(config: GatewayConfig): Promise<void> {
+    const previous = this.gateway;
+    const next = compileGateway(config, this.runtime, previous);
+    if (this.server.listening) next.start();
+    this.gateway = next;
+    this.applyServerTimeouts(config);
+    await previous.retire();
   }
 
   get inFlight(): number {

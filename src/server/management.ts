@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { NextFunction, Request, Response } from 'express';
 import { GatewayError } from '../errors/catalog';
 import { asGatewayError, writeProblem } from '../errors/problem';
@@ -6,12 +7,24 @@ import type { GatewayRequest } from '../pipeline/types';
 import type { Logger } from '../observability/logger';
 import { MANAGEMENT_PATHS } from '../routing/management-paths';
 import { VERSION } from './version';
+import type { ConfigReloader } from '../reload/reloader';
+import { maskSecrets } from '../cli/print-config';
 import type { InstanceView, ServiceStatus } from '../upstream/service';
 
 export interface ManagementContext {
   current: () => CompiledGateway;
   startedAt: number;
   logger: Logger;
+  /** ADMIN_TOKEN; without it every /admin endpoint answers 404. */
+  adminToken?: string;
+  reloader: () => ConfigReloader | undefined;
+}
+
+/** Constant-time comparison of a presented bearer token with the admin token. */
+function adminTokenMatches(header: string | undefined, token: string): boolean {
+  const presented = /^Bearer (.+)$/i.exec(header ?? '')?.[1] ?? '';
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(presented), digest(token));
 }
 
 function servicesView(gw: CompiledGateway) {
@@ -74,6 +87,7 @@ export function createManagementApp(ctx: ManagementContext): express.Express {
         available: instances.filter((i) => i.available).length,
       })),
       endpoints: MANAGEMENT_PATHS.filter((p) => p !== '/'),
+      config: ctx.reloader()?.state ?? null,
     });
   });
 
@@ -89,6 +103,23 @@ export function createManagementApp(ctx: ManagementContext): express.Express {
   app.get('/services', (_req, res) => {
     res.json({ services: servicesView(ctx.current()) });
   });
+
+  const adminToken = ctx.adminToken;
+  if (adminToken) {
+    app.use('/admin', (req: Request, _res: Response, next: NextFunction) => {
+      if (adminTokenMatches(req.headers.authorization, adminToken)) return next();
+      next(new GatewayError('GW_ADMIN_UNAUTHORIZED', 'The admin endpoints need Authorization: Bearer <ADMIN_TOKEN>', { 'www-authenticate': 'Bearer realm="tracseq-admin"' }));
+    });
+    app.post('/admin/reload', async (_req, res, next) => {
+      const reloader = ctx.reloader();
+      if (!reloader) return next(new GatewayError('GW_NOT_FOUND', 'This gateway was not started from a routes file; there is nothing to reload'));
+      const outcome = await reloader.reload('admin', true);
+      res.status(outcome.result === 'success' || outcome.result === 'unchanged' ? 200 : 422).json(outcome);
+    });
+    app.get('/admin/config', (_req, res) => {
+      res.json(maskSecrets(ctx.current().config));
+    });
+  }
 
   app.use((req: Request, _res: Response, next: NextFunction) => {
     next(new GatewayError('GW_NOT_FOUND', `No route matches ${req.method} ${req.path}; GET / lists the routes`));

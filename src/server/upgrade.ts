@@ -2,7 +2,9 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { CompiledGateway } from '../config/compile';
 import { GatewayError } from '../errors/catalog';
-import { writeProblemToSocket } from '../errors/problem';
+import { asGatewayError, writeProblemToSocket } from '../errors/problem';
+import { replaceIdentityHeaders } from '../auth/identity';
+import type { GatewayRequest, RequestGuard } from '../pipeline/types';
 import { RouteTable } from '../routing/route-table';
 import { upstreamTarget } from '../routing/rewrite';
 import { initRequest } from './request-context';
@@ -27,17 +29,43 @@ export function createUpgradeHandler(current: () => CompiledGateway) {
       return refuse(new GatewayError('GW_NOT_FOUND', `No WebSocket route matches ${instancePath}`));
     }
     const route = match.route;
-    const instance = route.service.balancer.pick();
-    const proxy = gw.websockets.get(route.service.name);
-    if (!instance || !proxy) {
-      return refuse(new GatewayError('GW_NO_HEALTHY_INSTANCE', `No instance of service "${route.service.name}" is available`, { 'retry-after': '5' }));
-    }
     req.gatewayRoute = route;
-    req.upstream = instance;
-    req.url = upstreamTarget(req.url ?? '/', route.prefix, route.rewrite);
-    req.headers['x-request-id'] = req.id;
-    req.headers.traceparent = req.trace.traceparent;
-    gw.deps.logger.info('upgrade', { requestId: req.id, path: instancePath, route: route.name, service: route.service.name, upstream: instance.url, clientIp: req.clientIp });
-    proxy.upgrade(req, socket, head);
+    runGuards(route.upgradeGuards, req, (err) => {
+      if (socket.destroyed) return;
+      if (err !== undefined && err !== null) return refuse(asGatewayError(err));
+      proceed();
+    });
+
+    function proceed(): void {
+      const instance = route.service.balancer.pick();
+      const proxy = gw.websockets.get(route.service.name);
+      if (!instance || !proxy) {
+        return refuse(new GatewayError('GW_NO_HEALTHY_INSTANCE', `No instance of service "${route.service.name}" is available`, { 'retry-after': '5' }));
+      }
+      req.upstream = instance;
+      req.url = upstreamTarget(req.url ?? '/', route.prefix, route.rewrite);
+      req.headers['x-request-id'] = req.id;
+      req.headers.traceparent = req.trace.traceparent;
+      // The upgrade is forwarded with the client's own header object: identity headers are fixed here.
+      replaceIdentityHeaders(req.headers, route.strippedRequestHeaders, req.user);
+      gw.deps.logger.info('upgrade', { requestId: req.id, path: instancePath, route: route.name, service: route.service.name, upstream: instance.url, clientIp: req.clientIp });
+      proxy.upgrade(req, socket, head);
+    }
   };
+}
+
+/** Runs the route's upgrade guards in order; `done` gets the first refusal, or nothing. */
+function runGuards(guards: readonly RequestGuard[], req: GatewayRequest, done: (err?: unknown) => void): void {
+  let index = 0;
+  const next = (err?: unknown): void => {
+    if (err !== undefined && err !== null) return done(err);
+    const guard = guards[index++];
+    if (guard === undefined) return done();
+    try {
+      guard(req, next);
+    } catch (thrown) {
+      done(thrown);
+    }
+  };
+  next();
 }

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { distEntry, runNode } from '../helpers/process';
+import { distEntry, ROOT, runNode } from '../helpers/process';
 
 const dir = mkdtempSync(join(tmpdir(), 'gw-cli-'));
 function file(name: string, text: string): string {
@@ -67,6 +67,29 @@ describe('tracseq-gateway CLI', () => {
     expect(started.output).toContain('PORT="abc" must be a whole number from 1 to 65535; fix or unset PORT');
   });
 
+  it('start refuses the shipped routes.yaml when no JWT secret is set, naming the variable', async () => {
+    const started = await cli(['start', '--config', join(ROOT, 'routes.yaml')], { PORT: '1' });
+    expect(started.code).toBe(1);
+    expect(started.output).toContain('error /defaults/auth/required: route "samples" requires auth but no key is set: set auth.jwt.secret (or AUTHENTICATION__JWT_SECRET_KEY)');
+  });
+
+  it('lint --env-from reads the variables from that file, the real environment winning', async () => {
+    const routes = join(ROOT, 'routes.yaml');
+    expect((await cli(['lint', routes])).code).toBe(1);
+    expect((await cli(['lint', '--env-from', join(ROOT, '.env.example'), routes])).code).toBe(0);
+    const envFile = file('bad.env', 'AUTHENTICATION__JWT_SECRET_KEY=from-the-file\nPORT=abc\n');
+    const bad = await cli(['lint', '--env-from', envFile, routes]);
+    expect(bad.code).toBe(1);
+    expect(bad.output).toContain('PORT="abc" must be a whole number');
+    expect((await cli(['lint', '--env-from', envFile, routes], { PORT: '8000' })).code).toBe(0);
+  });
+
+  it('start --env-from with a missing file is bad usage (exit 2)', async () => {
+    const started = await cli(['start', '--env-from', join(dir, 'missing.env'), '--config', VALID], { PORT: '1' });
+    expect(started.code).toBe(2);
+    expect(started.output).toContain('missing.env: cannot read the env file: no such file');
+  });
+
   it('print-config shows the resolved config with secrets masked', async () => {
     const printed = await cli(['print-config', '--config', VALID], { SERVICES__SAMPLES__PORT: '9999' });
     expect(printed.code).toBe(0);
@@ -82,9 +105,37 @@ describe('tracseq-gateway CLI', () => {
     const explained = await cli(['explain', 'GET', '/samples/list?page=2', '--config', VALID]);
     expect(explained.code).toBe(0);
     expect(explained.output).toContain('route:     samples (path /samples');
-    expect(explained.output).toContain('stages:    balance → proxy');
+    expect(explained.output).toContain('stages:    auth → balance → proxy');
     expect(explained.output).toContain('http://127.0.0.1:8081/api/v1/list?page=2 (weight 1)');
     expect(explained.output).toContain('http://127.0.0.1:8091/api/v1/list?page=2 (weight 2)');
+  });
+
+  it('diff lists routes and services added, removed and changed per field; exit 0 none, 1 some, 2 invalid', async () => {
+    const changed = file(
+      'changed.yaml',
+      `version: 1
+services:
+  samples: { instances: ["http://127.0.0.1:8081"] }
+  rag: { instances: ["http://127.0.0.1:8086"] }
+routes:
+  - { name: samples, path: /samples, service: samples, rewrite: /api/v2, timeout: 10s }
+  - { name: rag, path: /rag, service: rag }
+`,
+    );
+    const out = await cli(['diff', VALID, changed]);
+    expect(out.code).toBe(1);
+    expect(out.output.trim().split('\n')).toEqual([
+      'route samples: changed (rewrite, timeout)',
+      'route reports: removed',
+      'route rag: added',
+      'service samples: changed (instances)',
+      'service rag: added',
+      'setting auth.jwt.secret: changed',
+      'setting rateLimiting.redisUrl: changed',
+    ]);
+    expect((await cli(['diff', VALID, VALID])).code).toBe(0);
+    expect((await cli(['diff', VALID, VALID])).output).toBe('no changes\n');
+    expect((await cli(['diff', VALID, INVALID])).code).toBe(2);
   });
 
   it.each([

@@ -21,10 +21,24 @@ afterAll(async () => {
 });
 
 describe('npm run demo', () => {
-  it('answers /samples/list through the gateway from the samples stand-in', async () => {
-    const res = await request(url).get('/samples/list?page=1');
+  it('login → call: no token 401, the demo token 200, and the samples stand-in sees the user', async () => {
+    const login = await request(url).post('/auth/login').send({ username: 'demo', password: 'tracseq-demo' });
+    expect(login.status).toBe(200);
+    const token: string = login.body.access_token;
+
+    const anonymous = await request(url).get('/samples/list?page=1');
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers['www-authenticate']).toBe('Bearer realm="tracseq"');
+    expect(anonymous.body.code).toBe('GW_UNAUTHORIZED');
+
+    const res = await request(url).get('/samples/list?page=1').set('authorization', `Bearer ${token}`).set('x-user-id', 'spoofed');
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ service: 'samples', path: '/api/v1/list', query: { page: '1' } });
+    expect(res.body.headers).toMatchObject({ 'x-user-id': 'user-0001', 'x-user-roles': 'lab_manager,researcher', 'x-user-email': 'lab.manager@tracseq.dev' });
+
+    const forged = await request(url).get('/samples/list').set('authorization', `Bearer ${token.slice(0, -4)}AAAA`);
+    expect(forged.status).toBe(401);
+    expect(forged.body.code).toBe('GW_INVALID_TOKEN');
   });
 
   it('issues a demo token at POST /auth/login', async () => {

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { parseEnv } from 'node:util';
 import { lintFiles } from '../../../src/cli/lint';
 
 const REPO = resolve(__dirname, '..', '..', '..');
@@ -59,9 +60,22 @@ describe('lint golden files', () => {
 });
 
 describe('lint', () => {
-  it('passes the repository routes.yaml with an empty environment', () => {
+  it('passes the repository routes.yaml with the placeholders of .env.example (what npm run lint:config does)', () => {
     const file = fromCwd('routes.yaml');
-    expect(lintFiles([file], 'text', {})).toEqual({ exitCode: 0, stdout: `${file}: valid\n`, stderr: '' });
+    const env = parseEnv(readFileSync(join(REPO, '.env.example'), 'utf8')) as Record<string, string>;
+    expect(lintFiles([file], 'text', env)).toEqual({ exitCode: 0, stdout: `${file}: valid\n`, stderr: '' });
+  });
+
+  it('refuses the repository routes.yaml without a JWT secret: routes require auth by default', () => {
+    const file = fromCwd('routes.yaml');
+    const out = lintFiles([file], 'text', {});
+    expect(out.exitCode).toBe(1);
+    expect(out.stdout).toMatch(/error \/defaults\/auth\/required: route "samples" requires auth but no key is set: set auth\.jwt\.secret \(or AUTHENTICATION__JWT_SECRET_KEY\)/);
+  });
+
+  it('accepts the repository routes.yaml without a secret when auth is switched off', () => {
+    const file = fromCwd('routes.yaml');
+    expect(lintFiles([file], 'text', { AUTHENTICATION__ENABLED: 'false' }).exitCode).toBe(0);
   });
 
   it('reports an invalid file as JSON with the same problems as the text format', () => {

@@ -1,7 +1,7 @@
 import { compileGateway, CompiledGateway } from '../../../src/config/compile';
 import { silentLogger } from '../../../src/observability/logger';
 import { upstreamTarget } from '../../../src/routing/rewrite';
-import { gatewayDeps } from '../../../src/server/gateway-server';
+import { runtimeDeps } from '../../../src/server/gateway-server';
 import { configFrom } from '../../helpers/gateway';
 
 const config = configFrom(`
@@ -21,7 +21,7 @@ routes:
 
 let gw: CompiledGateway;
 beforeAll(() => {
-  gw = compileGateway(config, gatewayDeps(config, silentLogger()));
+  gw = compileGateway(config, runtimeDeps(silentLogger()));
 });
 afterAll(() => gw.close());
 

@@ -1,0 +1,87 @@
+import { createAuthenticator } from '../auth/authenticator';
+import { bearerToken, credentialsRequired, insufficientRole } from '../auth/bearer';
+import { GatewayError } from '../errors/catalog';
+import type { GatewayRequest, GuardFactory, Handler, Next, RequestUser, StageFactory } from './types';
+
+/** The check of a route's roles, or undefined when it has none. */
+function roleCheck(roles: readonly string[], anyRole: readonly string[]): ((user: RequestUser) => GatewayError | undefined) | undefined {
+  if (roles.length === 0 && anyRole.length === 0) return undefined;
+  return (user) => {
+    const missing = roles.filter((r) => !user.roles.includes(r));
+    if (missing.length > 0) return insufficientRole(`This route requires the role${missing.length === 1 ? '' : 's'} ${missing.join(', ')}, which the token does not carry`);
+    if (anyRole.length > 0 && !anyRole.some((r) => user.roles.includes(r))) {
+      return insufficientRole(`This route requires one of the roles ${anyRole.join(', ')}; the token carries none of them`);
+    }
+    return undefined;
+  };
+}
+
+/**
+ * Authentication of one route, on the request alone (so it guards WebSocket upgrades as well):
+ * - CORS preflights (OPTIONS with Access-Control-Request-Method) pass: browsers send them without
+ *   credentials, and they reach no handler that would act on them.
+ * - `required`: no token → 401; a token that fails verification → 401 naming the check; the Auth
+ *   Service unable to answer → 503; a missing role → 403.
+ * - not required: a valid token still sets the user (its identity headers go upstream); no token,
+ *   or one that does not verify, passes as anonymous.
+ * The user's identity headers are added by the proxy from `req.user` only; client copies of them
+ * are dropped on every route (see proxy-headers), whether or not this stage runs.
+ */
+export const createAuthGuard: GuardFactory = (route, config, deps) => {
+  if (!config.auth.enabled) {
+    deps.shared('auth:disabled-warning', () => {
+      deps.logger.warn('authentication is disabled (auth.enabled: false or AUTHENTICATION__ENABLED=false): no route checks tokens', {
+        routesRequiringAuth: config.routes.filter((r) => r.auth.required).map((r) => r.name),
+      });
+      return true;
+    });
+    return null;
+  }
+  const authenticator = deps.shared('auth:authenticator', () => createAuthenticator(config, deps));
+  const { required, roles, anyRole } = route.config.auth;
+  if (authenticator === undefined) {
+    // The config checks refuse this; never let a route that asked for auth run without it.
+    if (required) throw new Error(`route "${route.name}" requires auth but no way to verify tokens is configured`);
+    return null;
+  }
+  const checkRoles = required ? roleCheck(roles, anyRole) : undefined;
+
+  function admit(req: GatewayRequest, user: RequestUser, next: Next): void {
+    const refused = checkRoles?.(user);
+    if (refused !== undefined) return next(refused);
+    req.user = user;
+    next();
+  }
+
+  return function authenticate(req: GatewayRequest, next: Next): void {
+    if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) return next();
+    let token: string | undefined;
+    try {
+      token = bearerToken(req.headers.authorization);
+    } catch (malformed) {
+      return required ? next(malformed) : next();
+    }
+    if (token === undefined) return required ? next(credentialsRequired()) : next();
+    const known = authenticator.cached(token);
+    if (known !== undefined) return admit(req, known, next);
+    authenticator.authenticate(token, { requestId: req.id, traceparent: req.trace.traceparent }).then(
+      (user) => {
+        // The client may have gone while the token was checked: nobody is left to answer.
+        if (!req.socket.destroyed) admit(req, user, next);
+      },
+      (err: unknown) => {
+        if (req.socket.destroyed) return;
+        if (required) next(err);
+        else next();
+      },
+    );
+  };
+};
+
+export const createAuthStage: StageFactory = (route, config, deps) => {
+  const guard = createAuthGuard(route, config, deps);
+  if (guard === null) return null;
+  return function auth(req, _res, next) {
+    guard(req, next);
+  } satisfies Handler;
+};

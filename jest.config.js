@@ -6,4 +6,7 @@ module.exports = {
   transform: { '^.+\\.ts$': 'ts-jest' },
   testTimeout: 30000,
   maxWorkers: 2,
+  // A suite that fails in its setup can leave a server open; the run must still end (the leak test
+  // in test/integration/reload.test.ts checks handles on purpose).
+  forceExit: true,
 };

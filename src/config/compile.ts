@@ -7,6 +7,7 @@ import { droppedRequestHeaders } from '../pipeline/proxy-headers';
 import { identityHeaderNames } from '../auth/identity';
 import { ClientIpResolver } from '../net/client-ip';
 import { Resources } from '../reload/resources';
+import { RouteMetrics } from '../observability/route-metrics';
 import { RouteTable } from '../routing/route-table';
 import { UpstreamService } from '../upstream/service';
 import { WebSocketProxy } from '../upstream/websocket';
@@ -78,6 +79,7 @@ function build(config: GatewayConfig, deps: GatewayDeps): CompiledGateway {
       websocket: rc.websocket,
       ...headerRules(rc),
       upgradeGuards: [],
+      metrics: new RouteMetrics(deps.metrics, service.name, rc.name),
       handle: () => undefined,
     };
     const handlers: Handler[] = [];

@@ -66,6 +66,8 @@ export const createProxyStage: StageFactory = (route, _config, deps) => {
   const retryMethods = new Set<string>(retry.methods);
   const retryStatuses = new Set(retry.on);
   const budget = retry.attempts > 1 ? new RetryBudget(retry.budget, deps.now) : undefined;
+  const retriesCounter = deps.metrics.retries.labels({ service: service.name });
+  const upstreamTimers = new Map(service.instances.map((i) => [i, deps.metrics.upstreamDuration.labels({ service: service.name, instance: i.url })]));
 
   /** The instance for the next attempt: another one when it exists, else the only one. */
   function nextInstance(previous: UpstreamInstance): UpstreamInstance | undefined {
@@ -131,6 +133,7 @@ export const createProxyStage: StageFactory = (route, _config, deps) => {
       instance.inFlight++;
       instance.breaker.onStart();
       res.once('close', onClientClose);
+      const sentAt = performance.now();
 
       /** Moves on to another attempt if this request may still be retried; false when it may not. */
       const retried = (): boolean => {
@@ -140,6 +143,7 @@ export const createProxyStage: StageFactory = (route, _config, deps) => {
         res.off('close', onClientClose);
         release();
         req.retries++;
+        retriesCounter.inc();
         attempt(target, body, replayable);
         return true;
       };
@@ -157,6 +161,7 @@ export const createProxyStage: StageFactory = (route, _config, deps) => {
         .then(
           (upstream) => {
             clearTimeout(deadline);
+            upstreamTimers.get(instance)?.observe((performance.now() - sentAt) / 1000);
             if (res.destroyed) {
               instance.breaker.onAbandon();
               upstream.body.destroy();

@@ -5,6 +5,8 @@ import type { TraceContext } from '../observability/request-id';
 import type { UpstreamService, UpstreamInstance } from '../upstream/service';
 import type { ClientIpResolver } from '../net/client-ip';
 import type { Resources } from '../reload/resources';
+import type { GatewayMetrics } from '../observability/metrics';
+import type { RouteMetrics } from '../observability/route-metrics';
 
 /**
  * Node's own request, with the few fields the gateway adds as own properties. They are assigned in
@@ -41,6 +43,7 @@ export type RequestGuard = (req: GatewayRequest, next: Next) => void;
 export interface RuntimeDeps {
   logger: Logger;
   now: () => number;
+  metrics: GatewayMetrics;
 }
 
 /** Everything a stage may use; nothing comes from module-level singletons. */
@@ -86,6 +89,8 @@ export interface CompiledRoute {
   readonly droppedRequestHeaders: ReadonlySet<string>;
   /** Stage checks that also run for WebSocket upgrades on this route, in chain order. */
   upgradeGuards: readonly RequestGuard[];
+  /** This route's request counter and duration series, resolved once. */
+  readonly metrics: RouteMetrics;
   /** The compiled stage chain; runs on the raw req/res. */
   handle: (req: GatewayRequest, res: ServerResponse, fail: (err: unknown) => void) => void;
 }

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CompiledGateway } from '../config/compile';
-import { GatewayError } from '../errors/catalog';
+import { ERROR_CATALOG, GatewayError } from '../errors/catalog';
 import { asGatewayError, writeProblem } from '../errors/problem';
-import { logRequestWhenDone } from '../observability/access-log';
+import { observeWhenDone } from '../observability/request-observer';
 import type { GatewayRequest } from '../pipeline/types';
 import { RouteTable } from '../routing/route-table';
 import { initRequest } from './request-context';
@@ -18,6 +18,7 @@ export interface DispatchState {
 function failWith(req: GatewayRequest, res: ServerResponse, gw: CompiledGateway) {
   return (err: unknown): void => {
     const error = asGatewayError(err);
+    gw.deps.metrics.error(req.gatewayRoute?.service.name, ERROR_CATALOG[error.code].type);
     if (error.code === 'GW_INTERNAL') {
       gw.deps.logger.error('request failed inside the gateway', { requestId: req.id, error: err instanceof Error ? err.stack : String(err) });
     }
@@ -36,7 +37,7 @@ export function createDispatcher(state: DispatchState) {
     const req = initRequest(raw, gw);
     res.setHeader('x-request-id', req.id);
     if (state.draining()) res.setHeader('connection', 'close');
-    if (gw.config.monitoring.logRequests) logRequestWhenDone(req, res, gw.deps.logger);
+    observeWhenDone(req, res, gw);
 
     const match = gw.table.match(req.method ?? 'GET', req.headers.host, req.url ?? '/');
     switch (match.kind) {

@@ -11,11 +11,12 @@ import type { RuntimeDeps } from '../pipeline/types';
 import { createDispatcher, DispatchState } from './dispatcher';
 import { createManagementApp } from './management';
 import { createUpgradeHandler } from './upgrade';
+import { GatewayMetrics } from '../observability/metrics';
 import type { ConfigReloader } from '../reload/reloader';
 
 /** The process-wide dependencies of every compiled gateway. */
-export function runtimeDeps(logger: Logger): RuntimeDeps {
-  return { logger, now: Date.now };
+export function runtimeDeps(logger: Logger, metrics = new GatewayMetrics()): RuntimeDeps {
+  return { logger, now: Date.now, metrics };
 }
 
 /**
@@ -30,19 +31,22 @@ export class GatewayServer {
   private readonly startedAt = Date.now();
   private readonly runtime: RuntimeDeps;
   private reloaderRef: ConfigReloader | undefined;
+  readonly metrics: GatewayMetrics;
 
   constructor(
     config: GatewayConfig,
     private readonly logger: Logger,
     options: { adminToken?: string } = {},
   ) {
-    this.runtime = runtimeDeps(logger);
+    this.metrics = new GatewayMetrics({ processMetrics: true });
+    this.runtime = runtimeDeps(logger, this.metrics);
     this.gateway = compileGateway(config, this.runtime);
     const management = createManagementApp({
       current: () => this.gateway,
       startedAt: this.startedAt,
       logger,
       adminToken: options.adminToken,
+      metrics: () => this.metrics,
       reloader: () => this.reloaderRef,
     });
     this.state = {
@@ -57,6 +61,7 @@ export class GatewayServer {
       createDispatcher(this.state),
     );
     this.applyServerTimeouts(config);
+    this.metrics.observe({ services: () => this.gateway.services.values(), inFlight: () => this.state.inFlight });
     this.server.on('upgrade', createUpgradeHandler(() => this.gateway));
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.onClientError(err, socket));
   }
@@ -80,6 +85,10 @@ export class GatewayServer {
   /** The reloader of this server's routes file, once one is attached (`start` does). */
   attachReloader(reloader: ConfigReloader): void {
     this.reloaderRef = reloader;
+    reloader.onOutcome = (outcome) => {
+      this.metrics.reloads.inc({ result: outcome.result });
+      if (outcome.result === 'success') this.metrics.lastReloadSuccess.set(Date.now() / 1000);
+    };
   }
 
   /**
@@ -95,6 +104,7 @@ export class GatewayServer {
     this.gateway = next;
     this.applyServerTimeouts(config);
     await previous.retire();
+    await this.metrics.forgetServices([...previous.services.keys()].filter((name) => !next.services.has(name)));
   }
 
   get inFlight(): number {

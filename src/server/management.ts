@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { NextFunction, Request, Response } from 'express';
-import { GatewayError } from '../errors/catalog';
+import { ERROR_CATALOG, GatewayError } from '../errors/catalog';
 import { asGatewayError, writeProblem } from '../errors/problem';
 import type { CompiledGateway } from '../config/compile';
 import type { GatewayRequest } from '../pipeline/types';
@@ -8,6 +8,7 @@ import type { Logger } from '../observability/logger';
 import { MANAGEMENT_PATHS } from '../routing/management-paths';
 import { VERSION } from './version';
 import type { ConfigReloader } from '../reload/reloader';
+import type { GatewayMetrics } from '../observability/metrics';
 import { maskSecrets } from '../cli/print-config';
 import type { InstanceView, ServiceStatus } from '../upstream/service';
 
@@ -18,6 +19,7 @@ export interface ManagementContext {
   /** ADMIN_TOKEN; without it every /admin endpoint answers 404. */
   adminToken?: string;
   reloader: () => ConfigReloader | undefined;
+  metrics: () => GatewayMetrics;
 }
 
 /** Constant-time comparison of a presented bearer token with the admin token. */
@@ -104,6 +106,12 @@ export function createManagementApp(ctx: ManagementContext): express.Express {
     res.json({ services: servicesView(ctx.current()) });
   });
 
+  app.get('/metrics', async (_req, res, next) => {
+    if (!ctx.current().config.monitoring.metrics) return next();
+    const registry = ctx.metrics().registry;
+    res.set('content-type', registry.contentType).send(await registry.metrics());
+  });
+
   const adminToken = ctx.adminToken;
   if (adminToken) {
     app.use('/admin', (req: Request, _res: Response, next: NextFunction) => {
@@ -128,6 +136,7 @@ export function createManagementApp(ctx: ManagementContext): express.Express {
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const gwReq = req as unknown as GatewayRequest;
     const error = asGatewayError(err);
+    ctx.metrics().error(undefined, ERROR_CATALOG[error.code].type);
     if (error.code === 'GW_INTERNAL') ctx.logger.error('management endpoint failed', { requestId: gwReq.id, error: String(err) });
     writeProblem(res, error, req.originalUrl.split('?')[0], gwReq.id);
   });

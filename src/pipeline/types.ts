@@ -6,6 +6,7 @@ import type { UpstreamService, UpstreamInstance } from '../upstream/service';
 import type { ClientIpResolver } from '../net/client-ip';
 import type { Resources } from '../reload/resources';
 import type { GatewayMetrics } from '../observability/metrics';
+import type { LineWriter } from '../observability/logger';
 import type { RouteMetrics } from '../observability/route-metrics';
 
 /**
@@ -44,6 +45,8 @@ export interface RuntimeDeps {
   logger: Logger;
   now: () => number;
   metrics: GatewayMetrics;
+  /** The access log's batched line writer (same destination as `logger`). */
+  accessLog: LineWriter;
 }
 
 /** Everything a stage may use; nothing comes from module-level singletons. */

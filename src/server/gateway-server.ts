@@ -6,7 +6,7 @@ import type { GatewayConfig } from '../config/types';
 import { parseDuration, parseSize } from '../config/units';
 import { GatewayError } from '../errors/catalog';
 import { writeProblemToSocket } from '../errors/problem';
-import type { Logger } from '../observability/logger';
+import { LineWriter, Logger } from '../observability/logger';
 import type { RuntimeDeps } from '../pipeline/types';
 import { createDispatcher, DispatchState } from './dispatcher';
 import { createManagementApp } from './management';
@@ -16,7 +16,7 @@ import type { ConfigReloader } from '../reload/reloader';
 
 /** The process-wide dependencies of every compiled gateway. */
 export function runtimeDeps(logger: Logger, metrics = new GatewayMetrics()): RuntimeDeps {
-  return { logger, now: Date.now, metrics };
+  return { logger, now: Date.now, metrics, accessLog: new LineWriter(logger) };
 }
 
 /**
@@ -165,6 +165,7 @@ export class GatewayServer {
     if (this.state.inFlight > 0) this.logger.warn('drain timeout reached; closing remaining connections', { inFlight: this.state.inFlight });
     this.server.closeAllConnections();
     await closed;
+    this.runtime.accessLog.flush();
     await this.gateway.close();
     this.logger.info('gateway stopped');
   }

@@ -5,6 +5,7 @@ import { cliEnv, EXIT, loadOrExit, routesFile } from './context';
 import { diffAgainst, diffFiles, fetchRunningConfig } from './diff';
 import { explain } from './explain';
 import { lintFiles, LintFormat } from './lint';
+import { openApiText } from './openapi';
 import { printConfig } from './print-config';
 import { startGateway } from './start';
 
@@ -95,6 +96,17 @@ program
     const result = await explain(config, method, path, opts.host);
     process.stdout.write(result.text);
     process.exitCode = result.matched ? EXIT.ok : EXIT.invalid;
+  });
+
+program
+  .command('openapi')
+  .description('print the OpenAPI 3.1 document of the routes (what GET /docs/openapi.json serves)')
+  .option('-c, --config <file>', 'routes file (default: $ROUTES_FILE or routes.yaml)')
+  .option('-e, --env-from <file>', ENV_FROM_HELP)
+  .action((opts: { config?: string; envFrom?: string }) => {
+    const env = cliEnv(opts.envFrom);
+    const file = routesFile(opts.config, env);
+    process.stdout.write(openApiText(loadOrExit(file, env), file));
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -1,7 +1,9 @@
 import { createPublicKey } from 'node:crypto';
 import { ConfigProblem, didYouMean } from './errors';
 import { SourceMap, escapePointerToken } from './source-map';
-import { GatewayConfig, HttpMethod, RouteConfig } from './types';
+import { GatewayConfig, HeaderOps, HttpMethod, RouteConfig, TransformPolicy } from './types';
+import { REQUEST_PLACEHOLDERS, unknownPlaceholders } from './placeholders';
+import { requestSchemaProblem, VALIDATE_KEY } from '../validation/request-schema';
 import { parseDuration, parseSize } from './units';
 import { checkRangeEntry } from '../net/ip-range';
 import { isManagementPath } from '../routing/management-paths';
@@ -68,30 +70,53 @@ function methodsOf(route: RouteConfig): HttpMethod[] {
 }
 
 /**
- * Features whose blocks the schema reserves but this version does not enforce yet. A route that
- * asks for one is refused rather than served without the protection it asked for.
+ * Transform values may only use the fixed placeholders, and a header both removed and set is a
+ * mistake (remove wins, so the set never happens).
  */
-function checkNotYetEnforced(c: GatewayConfig, report: Report): void {
-  const refuse = (pointer: string, feature: string, key = false) =>
-    report(pointer, `${feature} is not enforced by this version of the gateway; remove it, or upgrade the gateway`, { key });
-  const routes = arr<RouteConfig>(c.routes);
-  routes.forEach((r, i) => {
-    if (!r || typeof r !== 'object') return;
-    if (r.rateLimit?.enabled === true && c.rateLimiting?.enabled !== false) refuse(`/routes/${i}/rateLimit/enabled`, 'rateLimit');
-    if (r.validate && Object.keys(r.validate).length) refuse(`/routes/${i}/validate`, 'validate');
-    if (arr(r.contentTypes).length) refuse(`/routes/${i}/contentTypes`, 'contentTypes');
-    if (arr(r.ipFilter?.allow).length || arr(r.ipFilter?.deny).length) refuse(`/routes/${i}/ipFilter`, 'ipFilter', true);
-    const t = r.transform;
-    const ops = [t?.request?.headers, t?.response?.headers];
-    const transforms =
-      ops.some((h) => h && (Object.keys(h.set ?? {}).length || Object.keys(h.add ?? {}).length || arr(h.remove).length)) ||
-      Object.keys(t?.request?.query?.set ?? {}).length ||
-      arr(t?.request?.query?.remove).length;
-    if (transforms) refuse(`/routes/${i}/transform`, 'transform');
-  });
-  if (c.cors?.enabled === true) refuse('/cors/enabled', 'cors');
-  if (c.rateLimiting?.global?.enabled === true && c.rateLimiting.enabled !== false) refuse('/rateLimiting/global/enabled', 'rateLimiting.global');
-  if (arr(c.ipFilter?.allow).length || arr(c.ipFilter?.deny).length || arr(c.ipFilter?.managementAllow).length) refuse('/ipFilter', 'ipFilter', true);
+function checkTransform(t: TransformPolicy | undefined, at: string, report: Report): void {
+  if (!t || typeof t !== 'object') return;
+  const values = (ops: Record<string, unknown> | undefined, pointer: string) => {
+    if (!ops || typeof ops !== 'object') return;
+    for (const [name, value] of Object.entries(ops)) {
+      if (typeof value !== 'string') continue;
+      const unknown = unknownPlaceholders(value);
+      if (unknown.length) {
+        report(`${pointer}/${escapePointerToken(name)}`, `unknown placeholder ${unknown.map((u) => `\${${u}}`).join(', ')}; use ${REQUEST_PLACEHOLDERS.map((p) => `\${${p}}`).join(', ')} or \${env.NAME}`);
+      }
+    }
+  };
+  const headers = (h: HeaderOps | undefined, pointer: string) => {
+    if (!h || typeof h !== 'object') return;
+    values(h.set, `${pointer}/set`);
+    values(h.add, `${pointer}/add`);
+    const removed = arr<string>(h.remove).map((n) => String(n).toLowerCase());
+    for (const kind of ['set', 'add'] as const) {
+      for (const name of Object.keys(h[kind] ?? {})) {
+        if (removed.includes(name.toLowerCase())) {
+          report(`${pointer}/${kind}/${escapePointerToken(name)}`, `"${name}" is also in remove, which wins: it is never ${kind === 'set' ? 'set' : 'added'}`, { key: true, severity: 'warning' });
+        }
+      }
+    }
+  };
+  headers(t.request?.headers, `${at}/request/headers`);
+  values(t.request?.query?.set, `${at}/request/query/set`);
+  headers(t.response?.headers, `${at}/response/headers`);
+}
+
+/** `validate` keys name a method with a body and a subpath; each schema file exists and compiles. */
+function checkValidate(route: RouteConfig, i: number, report: Report): void {
+  const v = route.validate;
+  if (!v || typeof v !== 'object') return;
+  for (const [key, file] of Object.entries(v)) {
+    const p = `/routes/${i}/validate/${escapePointerToken(key)}`;
+    if (!VALIDATE_KEY.test(key)) {
+      report(p, `"${key}" must be "<METHOD> <subpath>" with a method that carries a body (POST, PUT, PATCH, DELETE), e.g. "POST /jobs"`, { key: true });
+      continue;
+    }
+    if (typeof file !== 'string') continue;
+    const why = requestSchemaProblem(file);
+    if (why) report(p, why);
+  }
 }
 
 /** What a public key can verify, by its type; a mismatch would refuse every token at runtime. */
@@ -237,6 +262,8 @@ export function checkSemantics(c: GatewayConfig, file: string, map: SourceMap): 
     }
     checkRanges(route.ipFilter?.allow, `${rp}/ipFilter/allow`, report);
     checkRanges(route.ipFilter?.deny, `${rp}/ipFilter/deny`, report);
+    if (map.has(`${rp}/transform`)) checkTransform(route.transform, `${rp}/transform`, report);
+    checkValidate(route, i, report);
     if (route.websocket === true && Array.isArray(route.methods) && !route.methods.includes('GET')) {
       report(`${rp}/methods`, 'a websocket route must allow GET (upgrades are GET requests)');
     }
@@ -281,6 +308,6 @@ export function checkSemantics(c: GatewayConfig, file: string, map: SourceMap): 
     report('/cors/origins', '"*" cannot be combined with credentials: true (browsers refuse it); list the origins');
   }
 
-  checkNotYetEnforced(c, report);
+  if (c.defaults && typeof c.defaults === 'object') checkTransform(c.defaults.transform, '/defaults/transform', report);
   return problems;
 }

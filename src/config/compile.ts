@@ -4,6 +4,7 @@ import { composeChain } from '../pipeline/chain';
 import { STAGES, UPGRADE_GUARDS } from '../pipeline';
 import type { CompiledRoute, GatewayDeps, Handler, RequestGuard, RuntimeDeps, StageDeps } from '../pipeline/types';
 import { droppedRequestHeaders } from '../pipeline/proxy-headers';
+import { HeaderList, securityHeaderList } from '../pipeline/security-headers';
 import { identityHeaderNames } from '../auth/identity';
 import { ClientIpResolver } from '../net/client-ip';
 import { Resources } from '../reload/resources';
@@ -23,6 +24,8 @@ export interface CompiledGateway {
   /** One WebSocket proxy per service that has a `websocket: true` route. */
   readonly websockets: ReadonlyMap<string, WebSocketProxy>;
   readonly deps: GatewayDeps;
+  /** helmet's headers, for the answers that no route's chain produces (management, 404, 405). */
+  readonly securityHeaders: HeaderList;
   /** Starts the active health checks; a compiled gateway that only explains or lints never probes. */
   start(): void;
   /** After a reload swapped this gateway out: releases what the new one did not take over. */
@@ -62,6 +65,7 @@ function build(config: GatewayConfig, deps: GatewayDeps): CompiledGateway {
   }
   const stageDeps = stageDepsFor(deps, services);
   const headerRules = requestHeaderRules(config);
+  const securityHeaders = stageDeps.shared('security-headers', () => securityHeaderList(config));
   const stagesByRoute = new Map<string, string[]>();
   const routes = config.routes.map((rc) => {
     const service = services.get(rc.service);
@@ -80,6 +84,7 @@ function build(config: GatewayConfig, deps: GatewayDeps): CompiledGateway {
       ...headerRules(rc),
       upgradeGuards: [],
       metrics: new RouteMetrics(deps.metrics, service.name, rc.name),
+      responseHeaderEdits: [],
       handle: () => undefined,
     };
     const handlers: Handler[] = [];
@@ -114,6 +119,7 @@ function build(config: GatewayConfig, deps: GatewayDeps): CompiledGateway {
   return {
     config,
     deps,
+    securityHeaders,
     websockets,
     table: new RouteTable(routes),
     routes,

@@ -4,7 +4,25 @@ import { parseConfigText, readConfigFile } from './load';
 import { resolveConfig } from './resolve';
 import { validateAgainstSchema } from './validate';
 import { checkSemantics } from './checks';
-import { GatewayConfig } from './types';
+import { GatewayConfig, TransformPolicy } from './types';
+import { resolveEnvPlaceholders } from './placeholders';
+
+/** `${env.NAME}` in transform values is filled in once, here, with the environment the config was loaded with. */
+function resolveTransformEnv(config: GatewayConfig, env: Env): void {
+  const fill = (values: Record<string, string> | undefined) => {
+    if (!values || typeof values !== 'object') return;
+    for (const k of Object.keys(values)) if (typeof values[k] === 'string') values[k] = resolveEnvPlaceholders(values[k], env);
+  };
+  const each = (t: TransformPolicy | undefined) => {
+    fill(t?.request?.headers?.set);
+    fill(t?.request?.headers?.add);
+    fill(t?.request?.query?.set);
+    fill(t?.response?.headers?.set);
+    fill(t?.response?.headers?.add);
+  };
+  each(config.defaults?.transform);
+  if (Array.isArray(config.routes)) for (const r of config.routes) if (r && typeof r === 'object') each(r.transform);
+}
 
 export interface ConfigCheck {
   file: string;
@@ -40,6 +58,7 @@ export function checkConfigText(file: string, text: string, env: Env): ConfigChe
     ...validateAgainstSchema(document, file, sourceMap),
   ];
   const config = resolveConfig(document);
+  resolveTransformEnv(config, env);
   later.push(...checkSemantics(config, file, sourceMap));
   const problems = [...unresolved, ...later.filter((p) => !unresolvedAt.has(p.pointer))];
   problems.sort((a, b) => a.line - b.line || a.column - b.column);

@@ -15,6 +15,12 @@ export const ERROR_CATALOG = {
   GW_INVALID_TOKEN: { status: 401, title: 'Bearer token refused', type: 'invalid_token' },
   GW_FORBIDDEN: { status: 403, title: 'Role required', type: 'forbidden' },
   GW_AUTH_UNAVAILABLE: { status: 503, title: 'Authentication unavailable', type: 'auth_unavailable' },
+  GW_IP_DENIED: { status: 403, title: 'Client address not allowed', type: 'ip_denied' },
+  GW_RATE_LIMITED: { status: 429, title: 'Rate limit exceeded', type: 'rate_limited' },
+  GW_RATE_LIMIT_UNAVAILABLE: { status: 503, title: 'Rate limiting unavailable', type: 'rate_limit_unavailable' },
+  GW_VALIDATION_FAILED: { status: 400, title: 'Request body does not match the schema', type: 'validation_failed' },
+  GW_INVALID_JSON: { status: 400, title: 'Request body is not valid JSON', type: 'invalid_json' },
+  GW_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Content type not accepted', type: 'unsupported_media_type' },
   GW_OVERLOADED: { status: 503, title: 'Gateway at its concurrency limit', type: 'overloaded' },
   GW_SHUTTING_DOWN: { status: 503, title: 'Gateway is shutting down', type: 'shutting_down' },
   GW_NO_HEALTHY_INSTANCE: { status: 503, title: 'No healthy upstream instance', type: 'no_healthy_instance' },
@@ -35,6 +41,8 @@ export class GatewayError extends Error {
     readonly code: ErrorCode,
     readonly detail: string,
     readonly headers: Record<string, string> = {},
+    /** Extension members of the problem body (RFC 9457 §3.2), e.g. the validation errors. */
+    readonly extensions?: Record<string, unknown>,
   ) {
     super(detail);
     this.name = 'GatewayError';

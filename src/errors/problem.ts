@@ -11,6 +11,7 @@ export interface ProblemBody {
   instance: string;
   requestId: string;
   code: ErrorCode;
+  [extension: string]: unknown;
 }
 
 export function problemBody(err: GatewayError, instance: string, requestId: string): ProblemBody {
@@ -22,6 +23,7 @@ export function problemBody(err: GatewayError, instance: string, requestId: stri
     instance,
     requestId,
     code: err.code,
+    ...err.extensions,
   };
 }
 
@@ -51,7 +53,7 @@ export function writeProblem(res: ServerResponse, err: GatewayError, instance: s
   res.end(body);
 }
 
-const REASONS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 408: 'Request Timeout', 431: 'Request Header Fields Too Large', 502: 'Bad Gateway', 503: 'Service Unavailable' };
+const REASONS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 408: 'Request Timeout', 429: 'Too Many Requests', 431: 'Request Header Fields Too Large', 502: 'Bad Gateway', 503: 'Service Unavailable' };
 
 /**
  * For connections that have no ServerResponse (refused upgrades, unparsable requests): writes a

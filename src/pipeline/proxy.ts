@@ -67,6 +67,7 @@ export const createProxyStage: StageFactory = (route, _config, deps) => {
   const retryStatuses = new Set(retry.on);
   const budget = retry.attempts > 1 ? new RetryBudget(retry.budget, deps.now) : undefined;
   const retriesCounter = deps.metrics.retries.labels({ service: service.name });
+  const edits = route.responseHeaderEdits;
   const upstreamTimers = new Map(service.instances.map((i) => [i, deps.metrics.upstreamDuration.labels({ service: service.name, instance: i.url })]));
 
   /** The instance for the next attempt: another one when it exists, else the only one. */
@@ -93,7 +94,10 @@ export const createProxyStage: StageFactory = (route, _config, deps) => {
     const path = upstreamTarget(req.url ?? '/', prefix, rewrite);
     const headers = upstreamRequestHeaders(req, deps.clientIp.trustsPeer(req.socket.remoteAddress ?? ''));
 
-    if (!hasBody) {
+    if (req.body !== undefined) {
+      // Already read whole (validation): these exact bytes go upstream, and may be re-sent.
+      attempt(first, req.body, mayRetry);
+    } else if (!hasBody) {
       attempt(first, null, mayRetry);
     } else if (mayRetry && declared !== undefined && Number(declared) <= REPLAY_BUFFER_LIMIT) {
       readWhole(req).then(
@@ -174,7 +178,9 @@ export const createProxyStage: StageFactory = (route, _config, deps) => {
               upstream.body.dump().catch(() => undefined);
               return;
             }
-            res.writeHead(status, clientResponseHeaders(upstream.headers));
+            const responseHeaders = clientResponseHeaders(upstream.headers);
+            for (let i = 0; i < edits.length; i++) edits[i](responseHeaders, req);
+            res.writeHead(status, responseHeaders);
             // pipe() rather than stream.pipeline(): pipeline allocates and aborts an AbortController
             // per response, a measurable share of the hot path. A client going away aborts the
             // upstream request (onClientClose), which ends this body; an upstream dying mid-body

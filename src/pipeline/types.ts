@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Logger } from '../observability/logger';
 import type { RouteConfig, GatewayConfig } from '../config/types';
 import type { TraceContext } from '../observability/request-id';
@@ -33,7 +33,22 @@ export interface GatewayRequest extends IncomingMessage {
   /** Upstream attempts beyond the first (retries). */
   retries: number;
   user: RequestUser | undefined;
+  /** The body, when a stage had to read it whole (validation); the proxy then sends these bytes. */
+  body: Buffer | undefined;
+  /** Set by express-rate-limit (its requestPropertyName) for the limiter that just ran. */
+  rateLimit: RateLimitInfo | undefined;
 }
+
+/** What express-rate-limit reports for one limiter and one request. */
+export interface RateLimitInfo {
+  limit: number;
+  used: number;
+  remaining: number;
+  resetTime: Date | undefined;
+}
+
+/** Changes the headers of an upstream response before they are written to the client. */
+export type ResponseHeaderEdit = (headers: OutgoingHttpHeaders, req: GatewayRequest) => void;
 
 export type Next = (err?: unknown) => void;
 export type Handler = (req: GatewayRequest, res: ServerResponse, next: Next) => void;
@@ -94,6 +109,11 @@ export interface CompiledRoute {
   upgradeGuards: readonly RequestGuard[];
   /** This route's request counter and duration series, resolved once. */
   readonly metrics: RouteMetrics;
+  /**
+   * Edits of proxied response headers (security headers, response transforms), registered by stage
+   * factories when the chain is built; the proxy applies them in order to each upstream response.
+   */
+  readonly responseHeaderEdits: ResponseHeaderEdit[];
   /** The compiled stage chain; runs on the raw req/res. */
   handle: (req: GatewayRequest, res: ServerResponse, fail: (err: unknown) => void) => void;
 }

@@ -15,6 +15,19 @@ export interface DispatchState {
   inFlight: number;
 }
 
+/**
+ * helmet's headers on answers no route chain produces. /docs is left without the
+ * Content-Security-Policy: its page loads scripts and styles the strict default policy would block.
+ */
+function setSecurityHeaders(res: ServerResponse, gw: CompiledGateway, url: string): void {
+  const list = gw.securityHeaders;
+  const docs = url.startsWith('/docs');
+  for (let i = 0; i < list.length; i++) {
+    if (docs && list[i][0] === 'content-security-policy') continue;
+    res.setHeader(list[i][0], list[i][1]);
+  }
+}
+
 function failWith(req: GatewayRequest, res: ServerResponse, gw: CompiledGateway) {
   return (err: unknown): void => {
     const error = asGatewayError(err);
@@ -45,6 +58,7 @@ export function createDispatcher(state: DispatchState) {
         req.gatewayRoute = match.route;
         const fail = failWith(req, res, gw);
         if (state.inFlight >= gw.config.gateway.maxConcurrentRequests) {
+          setSecurityHeaders(res, gw, '');
           fail(new GatewayError('GW_OVERLOADED', `More than ${gw.config.gateway.maxConcurrentRequests} requests are in flight; retry shortly`, { 'retry-after': '1' }));
           return;
         }
@@ -54,12 +68,15 @@ export function createDispatcher(state: DispatchState) {
         return;
       }
       case 'method-not-allowed':
+        setSecurityHeaders(res, gw, '');
         failWith(req, res, gw)(new GatewayError('GW_METHOD_NOT_ALLOWED', `${req.method} is not allowed here; allowed: ${match.allow}`, { allow: match.allow }));
         return;
       case 'bad-path':
+        setSecurityHeaders(res, gw, '');
         failWith(req, res, gw)(new GatewayError('GW_BAD_PATH', `Refused: ${match.reason}`));
         return;
       default:
+        setSecurityHeaders(res, gw, req.url ?? '/');
         state.management(req, res);
     }
   };

@@ -7,10 +7,12 @@ import type { GatewayRequest } from '../pipeline/types';
 import type { Logger } from '../observability/logger';
 import { MANAGEMENT_PATHS } from '../routing/management-paths';
 import { VERSION } from './version';
+import { managementIpFilter, RESTRICTED_MANAGEMENT_PATHS } from './management-ip-filter';
 import type { ConfigReloader } from '../reload/reloader';
 import type { GatewayMetrics } from '../observability/metrics';
 import { maskSecrets } from '../cli/print-config';
 import type { InstanceView, ServiceStatus } from '../upstream/service';
+import { docsRouter } from '../docs/swagger-ui';
 
 export interface ManagementContext {
   current: () => CompiledGateway;
@@ -63,6 +65,7 @@ export function createManagementApp(ctx: ManagementContext): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.use(RESTRICTED_MANAGEMENT_PATHS, managementIpFilter(ctx.current));
 
   app.get('/', (_req, res) => {
     const gw = ctx.current();
@@ -111,6 +114,8 @@ export function createManagementApp(ctx: ManagementContext): express.Express {
     const registry = ctx.metrics().registry;
     res.set('content-type', registry.contentType).send(await registry.metrics());
   });
+
+  app.use('/docs', docsRouter({ config: () => ctx.current().config, routesFile: () => ctx.reloader()?.state.file }));
 
   const adminToken = ctx.adminToken;
   if (adminToken) {

@@ -17,5 +17,7 @@ export function initRequest(raw: IncomingMessage, gw: CompiledGateway): GatewayR
   req.upstream = undefined;
   req.retries = 0;
   req.user = undefined;
+  req.body = undefined;
+  req.rateLimit = undefined;
   return req;
 }

@@ -105,7 +105,7 @@ describe('tracseq-gateway CLI', () => {
     const explained = await cli(['explain', 'GET', '/samples/list?page=2', '--config', VALID]);
     expect(explained.code).toBe(0);
     expect(explained.output).toContain('route:     samples (path /samples');
-    expect(explained.output).toContain('stages:    auth → balance → proxy');
+    expect(explained.output).toContain('stages:    security-headers → auth → balance → proxy');
     expect(explained.output).toContain('http://127.0.0.1:8081/api/v1/list?page=2 (weight 1)');
     expect(explained.output).toContain('http://127.0.0.1:8091/api/v1/list?page=2 (weight 2)');
   });

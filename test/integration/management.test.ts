@@ -69,9 +69,15 @@ describe('management endpoints', () => {
     expect(gw.logs().filter((l) => l.message === 'request')).toEqual([]);
   });
 
-  it.each(['/docs', '/admin/reload'])('%s is reserved: answered by the gateway, never proxied', async (path) => {
+  it.each(['/docs/unknown', '/admin/reload'])('%s is reserved: answered by the gateway, never proxied', async (path) => {
     const res = await request(gw.url).get(path);
     expect(res.status).toBe(404);
     expect(res.body.code).toBe('GW_NOT_FOUND');
+  });
+
+  it('serves /docs itself (the API documentation page)', async () => {
+    const res = await request(gw.url).get('/docs');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toContain('text/html');
   });
 });

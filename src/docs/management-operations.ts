@@ -1,0 +1,68 @@
+import type { OpenApiPathItem } from './openapi-types';
+
+export const MANAGEMENT_TAG = 'gateway';
+
+const json = (description: string, schema: Record<string, unknown> = { type: 'object' }) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } });
+
+function get(summary: string, description: string, responses: Record<string, unknown>): OpenApiPathItem {
+  return { get: { tags: [MANAGEMENT_TAG], summary, description, security: [], responses } };
+}
+
+/**
+ * The endpoints the gateway answers itself. Written by hand beside the code that serves them
+ * (src/server/management.ts): their shapes are fixed, unlike the routes, which come from the config.
+ */
+export function managementPaths(options: { metrics: boolean }): Record<string, OpenApiPathItem> {
+  const adminSecurity = [{ adminToken: [] }];
+  const adminErrors = {
+    '401': problem('GW_ADMIN_UNAUTHORIZED: missing or wrong admin token'),
+    '404': problem('the admin endpoints are off: ADMIN_TOKEN is not set'),
+  };
+  const paths: Record<string, OpenApiPathItem> = {
+    '/': get('Gateway overview', 'Name, version, environment, uptime, routes, services with their status and instance counts, and the reload state of the routes file.', {
+      '200': json('the overview'),
+    }),
+    '/health': get('Liveness', '`{"status":"ok"}` while the process serves.', {
+      '200': json('alive', { type: 'object', properties: { status: { const: 'ok' }, uptimeSeconds: { type: 'integer' } } }),
+    }),
+    '/health/services': get('Readiness: health of every service and instance', 'Overall and per-service status with each instance\'s health, circuit state and in-flight count.', {
+      '200': json('healthy or degraded'),
+      '503': json('unhealthy: some service has no available instance'),
+    }),
+    '/services': get('Services and their instances', 'Each service, its status and load balancer, its instances and the routes that use it.', {
+      '200': json('the services'),
+    }),
+    '/docs': get('This documentation, rendered with Swagger UI', 'Generated from the running config on every request.', {
+      '200': { description: 'the page', content: { 'text/html': {} } },
+    }),
+    '/docs/openapi.json': get('This OpenAPI document', 'Generated from the running config on every request, so it follows hot reloads.', {
+      '200': json('the OpenAPI 3.1 document'),
+    }),
+    '/admin/reload': {
+      post: {
+        tags: [MANAGEMENT_TAG],
+        summary: 'Reload the routes file now',
+        security: adminSecurity,
+        responses: { '200': json('reloaded, or unchanged'), '422': json('refused: invalid file or a change that needs a restart; the running config stays'), ...adminErrors },
+      },
+    },
+    '/admin/config': {
+      get: {
+        tags: [MANAGEMENT_TAG],
+        summary: 'The running resolved config, secrets masked',
+        security: adminSecurity,
+        responses: { '200': json('the config'), ...adminErrors },
+      },
+    },
+  };
+  if (options.metrics) {
+    paths['/metrics'] = get('Prometheus metrics', 'Text exposition format; the metric names are listed in the README.', {
+      '200': { description: 'the metrics', content: { 'text/plain': { schema: { type: 'string' } } } },
+    });
+  }
+  return paths;
+}

@@ -22,6 +22,8 @@ export function accessLine(req: GatewayRequest, res: ServerResponse, status: num
     service: req.gatewayRoute?.service.name ?? null,
     upstream: req.upstream?.url ?? null,
     retries: req.retries,
+    // The rate-limit key type the route counts by (ip, user, header:<Name>, global), when it has a limit.
+    rateLimitKey: req.gatewayRoute?.config.rateLimit.enabled ? req.gatewayRoute.config.rateLimit.key : null,
     status,
     durationMs: Math.round((performance.now() - req.startedAt) * 100) / 100,
     bytesIn: socket.bytesRead - readAtStart,

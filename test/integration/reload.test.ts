@@ -86,6 +86,10 @@ describe('hot reload', () => {
     const logged = gw.logs().find((l) => l.message === 'config reload failed; the previous config keeps serving');
     expect(logged).toMatchObject({ level: 'error', result: 'failure', trigger: 'file' });
     expect(String((logged!.errors as string[])[0])).toContain('routes.yaml:7:');
+    const reloadMetric = async (result: string) =>
+      ((await gw.server.metrics.reloads.get()).values.find((v) => v.labels.result === result)?.value ?? 0);
+    expect(await reloadMetric('failure')).toBe(1);
+    expect(await reloadMetric('success')).toBe(0);
     const state = (await request(gw.url).get('/')).body.config;
     expect(state).toMatchObject({ lastReloadResult: 'failure', reloads: { success: 0, failure: 1 } });
     expect(state.lastReloadError).toContain('unknown service "up-bb"');
@@ -94,6 +98,7 @@ describe('hot reload', () => {
     expect((await gw.reloader.reload('file')).result).toBe('success');
     expect((await request(gw.url).get('/r/x')).text).toBe('b');
     expect((await request(gw.url).get('/')).body.config).toMatchObject({ lastReloadResult: 'success', lastReloadError: null, reloads: { success: 1, failure: 1 } });
+    expect(await reloadMetric('success')).toBe(1);
   });
 
   it('refuses a change of port or host as restart required and keeps the running config', async () => {

@@ -46,7 +46,6 @@ module.exports = [
     redis: true,
     jwt: true,
     about: 'the gateway with JWT auth, Redis rate limiting, transforms and two instances',
-    skip: 'needs auth and rate limiting',
   },
   {
     name: 'nginx',

@@ -3,6 +3,7 @@ import { GatewayError } from '../errors/catalog';
 import type { Logger } from '../observability/logger';
 import type { UpstreamInstance, UpstreamService } from '../upstream/service';
 import { BoundedCache } from './bounded-cache';
+import { isRecord } from '../util/is-record';
 
 export type Verdict =
   | { valid: true; claims: Record<string, unknown>; /** ms: how long this answer may be reused */ until: number }
@@ -36,10 +37,6 @@ class Unavailable extends Error {
   ) {
     super(message);
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 /**

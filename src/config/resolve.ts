@@ -1,11 +1,8 @@
 import { GatewayConfig } from './types';
 import { SchemaNode, deepMerge, fillDefaults, routesSchema } from './schema';
+import { isRecord } from '../util/is-record';
 
 const INHERITED_POLICIES = ['auth', 'rateLimit', 'transform', 'retry'] as const;
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
 
 /**
  * Turns a schema-valid document into the resolved config: instance strings become objects, routes

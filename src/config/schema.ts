@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isRecord } from '../util/is-record';
 
 /** A JSON Schema node, loosely typed: the walkers below only read a few keywords. */
 export interface SchemaNode {
@@ -30,10 +31,6 @@ export function deref(root: SchemaNode, node: SchemaNode): SchemaNode {
     node = target as SchemaNode;
   }
   return node;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 /** Fills every absent property that has a `default` in the schema, depth first. */

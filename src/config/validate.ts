@@ -27,7 +27,7 @@ const PATTERN_MESSAGES: Record<string, string> = {
 };
 
 function show(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+  return JSON.stringify(value) ?? String(value);
 }
 
 function describeType(node: SchemaNode): string {

@@ -28,8 +28,11 @@ export interface ReloadStatus {
 }
 
 /** Settings the running server was built with: changing them needs a restart. */
-const RESTART_REQUIRED: ((c: GatewayConfig) => unknown)[] = [(c) => c.gateway.host, (c) => c.gateway.port, (c) => c.gateway.maxHeaderSize];
-const RESTART_REQUIRED_NAMES = ['gateway.host', 'gateway.port', 'gateway.maxHeaderSize'];
+const RESTART_REQUIRED: { name: string; read: (c: GatewayConfig) => unknown }[] = [
+  { name: 'gateway.host', read: (c) => c.gateway.host },
+  { name: 'gateway.port', read: (c) => c.gateway.port },
+  { name: 'gateway.maxHeaderSize', read: (c) => c.gateway.maxHeaderSize },
+];
 
 export interface ReloadTarget {
   /** The config serving now. */
@@ -99,9 +102,9 @@ export class ConfigReloader {
     if (!check.config || hasErrors(check.problems)) return this.fail(trigger, this.lines(check.problems));
     const next = check.config;
     const before = this.target.current();
-    const restart = RESTART_REQUIRED_NAMES.filter((_, i) => JSON.stringify(RESTART_REQUIRED[i](before)) !== JSON.stringify(RESTART_REQUIRED[i](next)));
+    const restart = RESTART_REQUIRED.filter((s) => s.read(before) !== s.read(next));
     if (restart.length) {
-      return this.fail(trigger, restart.map((name) => `${name} changed: restart required (the running config is unchanged)`), 'restart_required');
+      return this.fail(trigger, restart.map((s) => `${s.name} changed: restart required (the running config is unchanged)`), 'restart_required');
     }
     const changes = diffConfigs(before, next);
     try {

@@ -28,7 +28,9 @@ export function droppedRequestHeaders(stripped: Iterable<string>): ReadonlySet<s
 
 /** Names a `Connection` header lists are hop-by-hop for this message too. */
 function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
-  if (value === undefined) return undefined;
+  // Almost every request and response says just `keep-alive`, a name already in HOP_BY_HOP:
+  // skip building a set for it on the request path.
+  if (value === undefined || value === 'keep-alive') return undefined;
   const text = Array.isArray(value) ? value.join(',') : value;
   return new Set(text.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
 }

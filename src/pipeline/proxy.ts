@@ -5,6 +5,7 @@ import { upstreamTarget } from '../routing/rewrite';
 import { RetryBudget } from '../upstream/retry-budget';
 import type { UpstreamInstance } from '../upstream/service';
 import { BodyLimit } from './body-limit';
+import { readBody } from './read-body';
 import { clientResponseHeaders, upstreamRequestHeaders } from './proxy-headers';
 import type { GatewayRequest, Handler, StageFactory } from './types';
 
@@ -41,16 +42,6 @@ export function upstreamFailure(err: unknown, service: string, timeoutMs: number
 function requestHasBody(req: GatewayRequest): boolean {
   const length = req.headers['content-length'];
   return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
-}
-
-function readWhole(req: GatewayRequest): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-    req.on('aborted', () => reject(new Error('client aborted')));
-  });
 }
 
 /**
@@ -100,7 +91,7 @@ export const createProxyStage: StageFactory = (route, _config, deps) => {
     } else if (!hasBody) {
       attempt(first, null, mayRetry);
     } else if (mayRetry && declared !== undefined && Number(declared) <= REPLAY_BUFFER_LIMIT) {
-      readWhole(req).then(
+      readBody(req, REPLAY_BUFFER_LIMIT).then(
         (body) => attempt(first, body, true),
         () => undefined, // the client went away while sending; nothing to answer
       );

@@ -1,5 +1,6 @@
 import type { ValidateFunction } from 'ajv';
 import { GatewayError } from '../errors/catalog';
+import { readBody } from './read-body';
 import { createAjv, loadRequestSchema, VALIDATE_KEY } from '../validation/request-schema';
 import type { GatewayRequest, Handler, Next, StageFactory } from './types';
 
@@ -73,21 +74,12 @@ export const createValidateStage: StageFactory = (route, _config, deps) => {
     if (declared !== undefined && Number(declared) > limit) {
       return next(new GatewayError('GW_PAYLOAD_TOO_LARGE', `The request body (${declared} bytes) exceeds this route's limit of ${limit} bytes`, { connection: 'close' }));
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on('data', (chunk: Buffer) => {
-      if (failed) return;
-      size += chunk.length;
-      if (size > limit) {
-        failed = true;
-        next(new GatewayError('GW_PAYLOAD_TOO_LARGE', `The request body exceeds this route's limit of ${limit} bytes`, { connection: 'close' }));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.once('end', () => {
-      if (!failed) check(req, validate, Buffer.concat(chunks, size), next);
-    });
+    readBody(req, limit).then(
+      (body) => check(req, validate, body, next),
+      (err: unknown) => {
+        // A client gone while sending leaves nobody to answer.
+        if (err instanceof GatewayError) next(err);
+      },
+    );
   } satisfies Handler;
 };

@@ -196,7 +196,7 @@ async function throughput(ctx, active, opts, results) {
         log(`round ${r}/${opts.rounds}  ${s.sys.name.padEnd(width)}  failed: ${err.message}`);
       }
       if (s.running.proc && s.running.proc.exited) {
-        log(`  ${s.sys.name} exited (code ${s.running.proc.code}); it is left out of the next rounds`);
+        log(`  ${s.sys.name} exited (code ${s.running.proc.code}); it is left out of the next rounds. Its last words:\n${procs.tail(s.running.proc.stderr)}`);
         s.dead = true;
       }
     }

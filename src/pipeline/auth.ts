@@ -65,12 +65,8 @@ export const createAuthGuard: GuardFactory = (route, config, deps) => {
     const known = authenticator.cached(token);
     if (known !== undefined) return admit(req, known, next);
     authenticator.authenticate(token, { requestId: req.id, traceparent: req.trace.traceparent }).then(
-      (user) => {
-        // The client may have gone while the token was checked: nobody is left to answer.
-        if (!req.socket.destroyed) admit(req, user, next);
-      },
+      (user) => admit(req, user, next),
       (err: unknown) => {
-        if (req.socket.destroyed) return;
         if (required) next(err);
         else next();
       },

@@ -18,6 +18,10 @@ const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ET
 /** Upstream answers that count as the instance failing (for the circuit breaker). */
 const FAILED_STATUSES = new Set([502, 503, 504]);
 
+function ignore(): void {
+  /* an abandoned answer's late errors have nobody to go to */
+}
+
 function errorCode(err: unknown): string {
   const e = err as { code?: unknown; cause?: { code?: unknown } };
   return String(e?.code ?? e?.cause?.code ?? '');
@@ -159,7 +163,8 @@ export const createProxyStage: StageFactory = (route, _config, deps) => {
             upstreamTimers.get(instance)?.observe((performance.now() - sentAt) / 1000);
             if (res.destroyed) {
               instance.breaker.onAbandon();
-              upstream.body.destroy();
+              // Destroying an unread undici body emits an abort error: it must have a listener.
+              upstream.body.on('error', ignore).destroy();
               return;
             }
             const status = upstream.statusCode;

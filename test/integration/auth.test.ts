@@ -1,5 +1,5 @@
 import { createServer, Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { AddressInfo, connect } from 'node:net';
 import request from 'supertest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { configFrom, RunningGateway, startGateway } from '../helpers/gateway';
@@ -103,6 +103,7 @@ beforeAll(async () => {
         res.end(JSON.stringify(body));
       };
       if (token.startsWith('slow')) return; // never answers
+      if (token.startsWith('late')) return void setTimeout(() => answer(200, { valid: true, claims: { sub: 'late' } }), 100);
       if (token.startsWith('revoked')) return answer(401, { detail: 'token revoked' });
       if (token.startsWith('broken')) return answer(500, { error: 'database down' });
       if (token.startsWith('eyJ')) {
@@ -461,6 +462,21 @@ describe('validation by the Auth Service (validateWith)', () => {
     const all = await Promise.all(Array.from({ length: 8 }, () => request(gw.validating.url).get('/api/x').set('authorization', bearer(token))));
     expect(all.map((r) => r.status)).toEqual(Array(8).fill(200));
     expect(callsFor(token)).toBe(1);
+  });
+
+  it('a client that leaves while its token is being checked is not proxied, and nothing breaks', async () => {
+    const token = 'late-token-1';
+    const socket = connect(gw.validating.port, '127.0.0.1', () => {
+      socket.write(`GET /api/left-early HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n\r\n`);
+    });
+    socket.on('error', () => undefined);
+    await waitFor(() => callsFor(token) === 1, 3000, 'the validation call');
+    socket.destroy();
+    // The service answers "valid" 100 ms later, when the client is long gone.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(upstream.received.some((r) => r.url === '/api/left-early')).toBe(false);
+    const after = await request(gw.validating.url).get('/api/x').set('authorization', bearer(token));
+    expect(after.status).toBe(200);
   });
 
   it('a refusal (401 from the service) is a 401 and is cached briefly', async () => {

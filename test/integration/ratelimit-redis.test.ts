@@ -65,6 +65,15 @@ async function startRedis(port: number): Promise<ChildProcess> {
   return child;
 }
 
+/** One command on a connection of its own, in Redis's wire format; resolves with the first reply line. */
+function redisCommand(port: number, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = createConnection(port, '127.0.0.1', () => s.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`));
+    s.once('data', (reply) => (s.destroy(), resolve(reply.toString().split('\r\n')[0])));
+    s.once('error', reject);
+  });
+}
+
 function stopRedis(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     child.once('exit', () => resolve());
@@ -124,6 +133,22 @@ describe('Redis outage (a test-owned redis-server)', () => {
     }
     expect(statuses).toContain(429);
     expect(gw.logs().filter((l) => l.level === 'warn' && String(l.message).includes('rate-limit store')).length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a client that leaves while Redis counts its request is not proxied, and nothing breaks', async () => {
+    if (!hasRedisServer || !redis) return;
+    const gw = await gateway(yaml(`redis://127.0.0.1:${port}`, `test:${randomUUID()}:`, 'allow', 100));
+    const connected = Date.now() + 3000;
+    while ((await request(gw.url).get('/api')).status !== 200 && Date.now() < connected) await new Promise((r) => setTimeout(r, 50));
+    // Redis holds every command for 500 ms: the limiter's call is still out when the client leaves.
+    await redisCommand(port, ['CLIENT', 'PAUSE', '500', 'ALL']);
+    const client = createConnection(gw.port, '127.0.0.1', () => client.write('GET /api/left-early HTTP/1.1\r\nHost: x\r\n\r\n'));
+    client.on('error', () => undefined);
+    await new Promise((r) => setTimeout(r, 100));
+    client.destroy();
+    await new Promise((r) => setTimeout(r, 700));
+    expect(upstream.received.some((r) => r.url === '/api/left-early')).toBe(false);
+    expect((await request(gw.url).get('/api')).status).toBe(200);
   });
 });
 

@@ -1,27 +1,37 @@
 'use strict';
-// Reference: the least a node proxy can do. A node http server, one undici Pool, the /samples prefix
-// rewritten to /api/v1, hop-by-hop headers dropped, bodies streamed both ways, 502 on failure.
-// Usage: node bench/bare-undici.js <port> <upstream origin>
+// Reference: the least a node proxy can do with the gateway's own engine. A node http server, one
+// undici Pool and a dispatch handler that writes the answer straight into the response (as the
+// gateway's proxy stage does), the /samples prefix rewritten to /api/v1, hop-by-hop headers
+// dropped, bodies streamed both ways, 502 on failure. Usage: node bench/bare-undici.js <port> <upstream origin>
 const http = require('node:http');
-const { pipeline } = require('node:stream');
 const { Pool } = require('undici');
 
 const HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade', 'te', 'trailer', 'host']);
 const pool = new Pool(process.argv[3], { connections: 128 });
 
+class Relay {
+  constructor(res) { this.res = res; this.resume = null; }
+  onConnect() {}
+  onHeaders(status, raw, resume) {
+    const out = {};
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i].toString('latin1').toLowerCase();
+      if (!HOP.has(name)) out[name] = raw[i + 1].toString('latin1');
+    }
+    this.res.writeHead(status, out);
+    this.resume = resume;
+    return true;
+  }
+  onData(chunk) { return this.res.write(chunk) || (this.res.once('drain', this.resume), false); }
+  onComplete() { this.res.end(); }
+  onError() { if (this.res.headersSent) this.res.destroy(); else { this.res.statusCode = 502; this.res.end(); } }
+}
+
 const server = http.createServer((req, res) => {
   const headers = {};
   for (const k in req.headers) if (!HOP.has(k)) headers[k] = req.headers[k];
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
-  pool.request({ path: '/api/v1' + req.url.slice('/samples'.length), method: req.method, headers, body: hasBody ? req : null }).then(
-    (up) => {
-      const out = {};
-      for (const k in up.headers) if (!HOP.has(k)) out[k] = up.headers[k];
-      res.writeHead(up.statusCode, out);
-      pipeline(up.body, res, () => {});
-    },
-    () => { res.statusCode = 502; res.end(); },
-  );
+  pool.dispatch({ path: '/api/v1' + req.url.slice('/samples'.length), method: req.method, headers, body: hasBody ? req : null }, new Relay(res));
 });
 server.keepAliveTimeout = 65_000;
 server.listen(Number(process.argv[2]), '127.0.0.1', () => process.stdout.write(`listening ${server.address().port}\n`));

@@ -1,35 +1,52 @@
-import type { ServerResponse } from 'node:http';
-import type { GatewayRequest } from '../pipeline/types';
+import type { CompiledRoute, GatewayRequest } from '../pipeline/types';
+
+/** A JSON string literal; client-sent text (path, user) may hold quotes or control characters. */
+const quote = JSON.stringify as (text: string) => string;
+
+function quoteOrNull(text: string | undefined | null): string {
+  return text === undefined || text === null ? 'null' : quote(text);
+}
+
+/** The fields that are the same for every request of a route, serialised once per compiled route. */
+const routeFields = new WeakMap<CompiledRoute, string>();
+
+function fieldsOf(route: CompiledRoute | undefined): string {
+  if (route === undefined) return '"route":null,"service":null';
+  let text = routeFields.get(route);
+  if (text === undefined) {
+    text = `"route":${quote(route.name)},"service":${quote(route.service.name)}`;
+    routeFields.set(route, text);
+  }
+  return text;
+}
+
+function rateLimitKeyOf(route: CompiledRoute | undefined): string {
+  return route?.config.rateLimit.enabled ? quote(route.config.rateLimit.key) : 'null';
+}
 
 /**
- * The access line of one request. Byte counts are what crossed the client connection during this
- * request, headers included (`bytesRead`/`bytesWritten` of the socket when it started).
+ * The access line of one request, one JSON object. It is written out field by field rather than
+ * built as an object and passed to JSON.stringify: at thousands of requests per second that was a
+ * visible share of the gateway's CPU time. Byte counts are what crossed the client connection
+ * during this request, headers included (`bytesRead`/`bytesWritten` of the socket when it started).
  */
-export function accessLine(req: GatewayRequest, res: ServerResponse, status: number, readAtStart: number, writtenAtStart: number): Record<string, unknown> {
+export function accessLine(req: GatewayRequest, status: number, readAtStart: number, writtenAtStart: number): string {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const socket = req.socket;
-  return {
-    timestamp: new Date().toISOString(),
-    level: 'info',
-    message: 'request',
-    requestId: req.id,
-    traceId: req.trace.traceId,
-    method: req.method,
+  const route = req.gatewayRoute;
+  return (
+    `{"timestamp":"${new Date().toISOString()}","level":"info","message":"request"` +
+    // The request id is either the gateway's own or a client's that passed a strict pattern.
+    `,"requestId":"${req.id}","traceId":"${req.trace.traceId}","method":${quote(req.method ?? 'GET')}` +
     // Never the query string: it may carry secrets.
-    path: q === -1 ? url : url.slice(0, q),
-    route: req.gatewayRoute?.name ?? null,
-    service: req.gatewayRoute?.service.name ?? null,
-    upstream: req.upstream?.url ?? null,
-    retries: req.retries,
+    `,"path":${quote(q === -1 ? url : url.slice(0, q))},${fieldsOf(route)}` +
+    `,"upstream":${quoteOrNull(req.upstream?.url)},"retries":${req.retries}` +
     // The rate-limit key type the route counts by (ip, user, header:<Name>, global), when it has a limit.
-    rateLimitKey: req.gatewayRoute?.config.rateLimit.enabled ? req.gatewayRoute.config.rateLimit.key : null,
-    status,
-    durationMs: Math.round((performance.now() - req.startedAt) * 100) / 100,
-    bytesIn: socket.bytesRead - readAtStart,
-    bytesOut: socket.bytesWritten - writtenAtStart,
-    clientIp: req.clientIp,
+    `,"rateLimitKey":${rateLimitKeyOf(route)},"status":${status}` +
+    `,"durationMs":${Math.round((performance.now() - req.startedAt) * 100) / 100}` +
+    `,"bytesIn":${socket.bytesRead - readAtStart},"bytesOut":${socket.bytesWritten - writtenAtStart}` +
     // Who, for the audit trail: the verified token's subject, never anything the client claimed.
-    user: req.user?.sub ?? null,
-  };
+    `,"clientIp":${quote(req.clientIp)},"user":${quoteOrNull(req.user?.sub)}}`
+  );
 }

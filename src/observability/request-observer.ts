@@ -28,7 +28,7 @@ export function observeWhenDone(req: GatewayRequest, res: ServerResponse, gw: Co
         metrics.requests.inc({ method: req.method ?? 'GET', service: 'none', route: UNMATCHED, status: String(status) });
         metrics.requestDuration.observe({ service: 'none', route: UNMATCHED }, seconds);
       }
-      if (logging) accessLog.write(accessLine(req, res, status, readAtStart, writtenAtStart));
+      if (logging) accessLog.write(accessLine(req, status, readAtStart, writtenAtStart));
     } catch (err) {
       // Observing a request must never take the process down.
       logger.error('recording a finished request failed', { requestId: req.id, error: String(err) });

@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { GatewayRequest } from './types';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) never cross the gateway, in either direction. */
@@ -68,14 +68,27 @@ export function upstreamRequestHeaders(req: GatewayRequest, trustedPeer: boolean
   return out;
 }
 
-/** Upstream response headers minus hop-by-hop ones, ready for `res.writeHead`. */
-export function clientResponseHeaders(upstream: IncomingHttpHeaders | Record<string, string | string[] | undefined>): OutgoingHttpHeaders {
-  const extra = connectionTokens(upstream.connection);
+/**
+ * The upstream's response headers as undici hands them to a dispatch handler (name, value, name,
+ * value, ... as bytes), minus hop-by-hop ones, ready for `res.writeHead`. A repeated name (such
+ * as Set-Cookie) becomes an array, so each value is written on its own line.
+ */
+export function clientResponseHeaders(raw: readonly (Buffer | string)[]): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
-  for (const name in upstream) {
-    if (HOP_BY_HOP.has(name) || extra?.has(name)) continue;
-    const value = upstream[name];
-    if (value !== undefined) out[name] = value;
+  let connection: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toString('latin1').toLowerCase();
+    const value = raw[i + 1].toString('latin1');
+    if (HOP_BY_HOP.has(name)) {
+      if (name === 'connection') connection = value;
+      continue;
+    }
+    const prior = out[name];
+    if (prior === undefined) out[name] = value;
+    else if (Array.isArray(prior)) prior.push(value);
+    else out[name] = [String(prior), value];
   }
+  const extra = connectionTokens(connection);
+  if (extra) for (const name of extra) delete out[name];
   return out;
 }

@@ -1,13 +1,15 @@
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
 import { GatewayError } from '../errors/catalog';
+import type { GatewayMetrics } from '../observability/metrics';
 import { upstreamTarget } from '../routing/rewrite';
 import { RetryBudget } from '../upstream/retry-budget';
-import type { UpstreamInstance } from '../upstream/service';
+import type { UpstreamInstance, UpstreamService } from '../upstream/service';
 import { BodyLimit } from './body-limit';
 import { readBody } from './read-body';
 import { clientResponseHeaders, upstreamRequestHeaders } from './proxy-headers';
-import type { GatewayRequest, Handler, StageFactory } from './types';
+import type { GatewayRequest, Handler, Next, ResponseHeaderEdit, StageFactory } from './types';
 
 /** Bodies up to this size are held in memory when the request may be retried, so they can be re-sent. */
 export const REPLAY_BUFFER_LIMIT = 64 * 1024;
@@ -17,10 +19,6 @@ const RESETS = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_CLOSED
 const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 /** Upstream answers that count as the instance failing (for the circuit breaker). */
 const FAILED_STATUSES = new Set([502, 503, 504]);
-
-function ignore(): void {
-  /* an abandoned answer's late errors have nobody to go to */
-}
 
 function errorCode(err: unknown): string {
   const e = err as { code?: unknown; cause?: { code?: unknown } };
@@ -48,31 +46,231 @@ function requestHasBody(req: GatewayRequest): boolean {
   return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
 }
 
+/** What every attempt of one route shares, worked out once per compiled config. */
+class RouteProxy {
+  readonly retryMethods: ReadonlySet<string>;
+  readonly retryStatuses: ReadonlySet<number>;
+  readonly budget: RetryBudget | undefined;
+  readonly attempts: number;
+  private readonly retriesCounter;
+  private readonly upstreamTimers;
+
+  constructor(
+    readonly service: UpstreamService,
+    readonly timeoutMs: number,
+    readonly edits: readonly ResponseHeaderEdit[],
+    retry: { methods: readonly string[]; on: readonly number[]; attempts: number; budget: ConstructorParameters<typeof RetryBudget>[0] },
+    metrics: GatewayMetrics,
+    now: () => number,
+  ) {
+    this.retryMethods = new Set(retry.methods);
+    this.retryStatuses = new Set(retry.on);
+    this.attempts = retry.attempts;
+    this.budget = retry.attempts > 1 ? new RetryBudget(retry.budget, now) : undefined;
+    this.retriesCounter = metrics.retries.labels({ service: service.name });
+    this.upstreamTimers = new Map(service.instances.map((i) => [i, metrics.upstreamDuration.labels({ service: service.name, instance: i.url })]));
+  }
+
+  timeUpstream(instance: UpstreamInstance, seconds: number): void {
+    this.upstreamTimers.get(instance)?.observe(seconds);
+  }
+
+  /** Moves a failed attempt on to another instance if the request may still be retried. */
+  retry(failed: UpstreamAttempt): boolean {
+    const { req, res } = failed;
+    if (!failed.replayable || req.retries + 1 >= this.attempts || res.destroyed) return false;
+    const target = this.nextInstance(failed.instance);
+    if (!target || !this.budget?.tryAcquire()) return false;
+    failed.release();
+    req.retries++;
+    this.retriesCounter.inc();
+    new UpstreamAttempt(this, req, res, failed.next, target, failed.path, failed.headers, failed.body, true).send();
+    return true;
+  }
+
+  /** The instance for the next attempt: another one when it exists, else the only one. */
+  private nextInstance(previous: UpstreamInstance): UpstreamInstance | undefined {
+    const other = this.service.balancer.pick(previous);
+    if (other) return other;
+    return this.service.instances.length === 1 && previous.available() ? previous : undefined;
+  }
+}
+
+/** Where an attempt is: waiting for the answer's head, relaying its body, dropping it (retried), over. */
+const WAITING = 0;
+const RELAYING = 1;
+const DISCARDING = 2;
+const DONE = 3;
+
+/** The error an attempt is cancelled with when the client leaves; nobody sees it. */
+const CLIENT_GONE = Object.assign(new Error('the client went away'), { code: 'GW_CLIENT_GONE' });
+
+function onDeadline(attempt: UpstreamAttempt): void {
+  attempt.timeOut();
+}
+
 /**
- * The last stage: streams the request to the chosen instance through its undici Pool and the
- * response back, both ways without buffering. A client that goes away aborts the upstream request;
- * an upstream that dies mid-response closes the client connection. Every attempt reports to the
- * instance's circuit breaker; idempotent requests are retried on another instance when the
- * connection failed before any response byte or the answer is one of `retry.on`.
+ * One request to one instance, as an undici dispatch handler: the answer's head and body are
+ * written straight into the client response, with no response stream, promise or AbortSignal in
+ * between (each was a measurable share of the request path). undici's `onData` returning false
+ * pauses the upstream socket until the client side drains. Every attempt reports to the
+ * instance's circuit breaker.
+ */
+class UpstreamAttempt implements Dispatcher.DispatchHandler {
+  private phase = WAITING;
+  private timedOut = false;
+  private released = false;
+  private abortUpstream: ((err?: Error) => void) | null = null;
+  /** Set when the attempt was cancelled before undici handed it a connection. */
+  private cancelled: Error | null = null;
+  private resumeUpstream: (() => void) | null = null;
+  private readonly deadline: NodeJS.Timeout;
+  private readonly sentAt = performance.now();
+
+  constructor(
+    private readonly route: RouteProxy,
+    readonly req: GatewayRequest,
+    readonly res: ServerResponse,
+    readonly next: Next,
+    readonly instance: UpstreamInstance,
+    readonly path: string,
+    readonly headers: Record<string, string | string[]>,
+    readonly body: Buffer | Readable | null,
+    readonly replayable: boolean,
+  ) {
+    req.upstream = instance;
+    req.exchange = this;
+    instance.inFlight++;
+    instance.breaker.onStart();
+    // undici's own headersTimeout ticks in ~1 s steps; the route's timeout is kept to the millisecond.
+    this.deadline = setTimeout(onDeadline, route.timeoutMs, this);
+  }
+
+  send(): void {
+    this.instance.pool.dispatch(
+      { path: this.path, method: this.req.method as Dispatcher.HttpMethod, headers: this.headers, body: this.body, headersTimeout: this.route.timeoutMs + 1000, bodyTimeout: this.route.timeoutMs },
+      this,
+    );
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.instance.inFlight--;
+    clearTimeout(this.deadline);
+  }
+
+  /** The client closed its connection before the answer was complete. */
+  clientGone(): void {
+    this.cancel(CLIENT_GONE);
+  }
+
+  timeOut(): void {
+    this.timedOut = true;
+    this.cancel(Object.assign(new Error('headers timeout'), { code: 'UND_ERR_HEADERS_TIMEOUT' }));
+  }
+
+  private cancel(reason: Error): void {
+    if (this.phase === DONE || this.phase === DISCARDING) return;
+    if (this.abortUpstream) {
+      this.abortUpstream(reason); // undici reports it back through onError
+    } else {
+      // Still queued for a connection: settle now; onConnect aborts when undici gets to it.
+      this.cancelled = reason;
+      this.onError(reason);
+    }
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    if (this.cancelled) abort(this.cancelled);
+    else this.abortUpstream = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (this.phase !== WAITING) return true;
+    if (statusCode < 200) return true; // interim (1xx) answers are not relayed
+    const { req, res, instance, route } = this;
+    clearTimeout(this.deadline);
+    route.timeUpstream(instance, (performance.now() - this.sentAt) / 1000);
+    if (res.destroyed) {
+      // The client left and its close is still on its way: nobody to relay this answer to.
+      instance.breaker.onAbandon();
+      this.phase = DONE;
+      this.release();
+      this.abortUpstream?.(CLIENT_GONE);
+      return false;
+    }
+    if (FAILED_STATUSES.has(statusCode)) instance.breaker.onFailure(`status ${statusCode}`);
+    else instance.breaker.onSuccess();
+    if (route.retryStatuses.has(statusCode)) {
+      this.phase = DISCARDING; // the rest of this answer is read and dropped, keeping the connection
+      if (route.retry(this)) return true;
+      this.phase = WAITING;
+    }
+    const headers = clientResponseHeaders(rawHeaders);
+    const edits = route.edits;
+    for (let i = 0; i < edits.length; i++) edits[i](headers, req);
+    res.writeHead(statusCode, headers);
+    this.phase = RELAYING;
+    this.resumeUpstream = resume;
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.phase !== RELAYING) return true;
+    if (this.res.write(chunk)) return true;
+    this.res.once('drain', this.resumeUpstream!);
+    return false;
+  }
+
+  onComplete(): void {
+    const phase = this.phase;
+    this.phase = DONE;
+    if (phase !== RELAYING) return;
+    this.release();
+    this.res.end();
+  }
+
+  onError(err: Error): void {
+    const phase = this.phase;
+    this.phase = DONE;
+    if (phase === DONE || phase === DISCARDING) return;
+    const { req, res, instance, body } = this;
+    clearTimeout(this.deadline);
+    // A body of the gateway's own making (a size counter) ends with the attempt; the client's
+    // request stream is left to node, which drains or closes it once the answer is written.
+    if (body !== null && !Buffer.isBuffer(body) && body !== req) body.destroy();
+    if (phase === RELAYING) {
+      // The upstream died mid-answer (or the client left): the client connection must close,
+      // never wait for bytes that will not come.
+      this.release();
+      if (!res.destroyed) res.destroy();
+      return;
+    }
+    if (err === CLIENT_GONE || res.destroyed) {
+      instance.breaker.onAbandon();
+      this.release();
+      return;
+    }
+    const code = this.timedOut ? 'UND_ERR_HEADERS_TIMEOUT' : errorCode(err);
+    if (!(err instanceof GatewayError)) instance.breaker.onFailure(code || 'error');
+    if ((CONNECT_FAILURES.has(code) || RESETS.has(code)) && this.route.retry(this)) return;
+    this.release();
+    this.next(upstreamFailure(err, this.route.service.name, this.route.timeoutMs));
+  }
+}
+
+/**
+ * The last stage: sends the request to the chosen instance through its undici Pool and relays the
+ * answer, both ways without buffering. A client that goes away cancels the upstream request; an
+ * upstream that dies mid-answer closes the client connection. Idempotent requests are retried on
+ * another instance when the connection failed before any answer or the answer is one of `retry.on`.
  */
 export const createProxyStage: StageFactory = (route, _config, deps) => {
   const { prefix, rewrite, timeoutMs, maxBodyBytes, service } = route;
-  const retry = route.config.retry;
-  const retryMethods = new Set<string>(retry.methods);
-  const retryStatuses = new Set(retry.on);
-  const budget = retry.attempts > 1 ? new RetryBudget(retry.budget, deps.now) : undefined;
-  const retriesCounter = deps.metrics.retries.labels({ service: service.name });
-  const edits = route.responseHeaderEdits;
-  const upstreamTimers = new Map(service.instances.map((i) => [i, deps.metrics.upstreamDuration.labels({ service: service.name, instance: i.url })]));
+  const proxy = new RouteProxy(service, timeoutMs, route.responseHeaderEdits, route.config.retry, deps.metrics, deps.now);
 
-  /** The instance for the next attempt: another one when it exists, else the only one. */
-  function nextInstance(previous: UpstreamInstance): UpstreamInstance | undefined {
-    const other = service.balancer.pick(previous);
-    if (other) return other;
-    return service.instances.length === 1 && previous.available() ? previous : undefined;
-  }
-
-  return function proxy(req: GatewayRequest, res: ServerResponse, next) {
+  return function proxyStage(req: GatewayRequest, res: ServerResponse, next) {
     const first = req.upstream;
     if (!first) {
       next(new GatewayError('GW_INTERNAL', 'No upstream instance was selected'));
@@ -83,20 +281,21 @@ export const createProxyStage: StageFactory = (route, _config, deps) => {
       next(new GatewayError('GW_PAYLOAD_TOO_LARGE', `The request body (${declared} bytes) exceeds this route's limit of ${maxBodyBytes} bytes`, { connection: 'close' }));
       return;
     }
-    budget?.recordRequest();
+    proxy.budget?.recordRequest();
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && requestHasBody(req);
-    const mayRetry = budget !== undefined && retryMethods.has(req.method ?? '');
+    const mayRetry = proxy.budget !== undefined && proxy.retryMethods.has(req.method ?? '');
     const path = upstreamTarget(req.url ?? '/', prefix, rewrite);
     const headers = upstreamRequestHeaders(req, deps.clientIp.trustsPeer(req.socket.remoteAddress ?? ''));
-
     if (req.body !== undefined) {
       // Already read whole (validation): these exact bytes go upstream, and may be re-sent.
-      attempt(first, req.body, mayRetry);
+      new UpstreamAttempt(proxy, req, res, next, first, path, headers, req.body, mayRetry).send();
     } else if (!hasBody) {
-      attempt(first, null, mayRetry);
+      new UpstreamAttempt(proxy, req, res, next, first, path, headers, null, mayRetry).send();
     } else if (mayRetry && declared !== undefined && Number(declared) <= REPLAY_BUFFER_LIMIT) {
       readBody(req, REPLAY_BUFFER_LIMIT).then(
-        (body) => attempt(first, body, true),
+        (body) => {
+          if (!res.destroyed) new UpstreamAttempt(proxy, req, res, next, first, path, headers, body, true).send();
+        },
         () => undefined, // the client went away while sending; nothing to answer
       );
     } else {
@@ -106,100 +305,10 @@ export const createProxyStage: StageFactory = (route, _config, deps) => {
         body = req.pipe(new BodyLimit(maxBodyBytes));
         req.once('error', (err) => body.destroy(err));
       }
-      attempt(first, body, false);
-    }
-
-    function attempt(instance: UpstreamInstance, body: Buffer | Readable | null, replayable: boolean): void {
-      req.upstream = instance;
-      const abort = new AbortController();
-      // undici's own headersTimeout ticks in ~1 s steps; the route's timeout is kept to the millisecond.
-      let timedOut = false;
-      const deadline = setTimeout(() => {
-        timedOut = true;
-        abort.abort();
-      }, timeoutMs);
-      let released = false;
-      const release = () => {
-        if (released) return;
-        released = true;
-        instance.inFlight--;
-        clearTimeout(deadline);
-      };
-      const onClientClose = () => {
-        release();
-        if (!res.writableFinished) abort.abort();
-      };
-      instance.inFlight++;
-      instance.breaker.onStart();
-      res.once('close', onClientClose);
-      const sentAt = performance.now();
-
-      /** Moves on to another attempt if this request may still be retried; false when it may not. */
-      const retried = (): boolean => {
-        if (!replayable || req.retries + 1 >= retry.attempts || res.destroyed) return false;
-        const target = nextInstance(instance);
-        if (!target || !budget?.tryAcquire()) return false;
-        res.off('close', onClientClose);
-        release();
-        req.retries++;
-        retriesCounter.inc();
-        attempt(target, body, replayable);
-        return true;
-      };
-
-      instance.pool
-        .request({
-          path,
-          method: req.method as 'GET',
-          headers,
-          body,
-          signal: abort.signal,
-          headersTimeout: timeoutMs + 1000,
-          bodyTimeout: timeoutMs,
-        })
-        .then(
-          (upstream) => {
-            clearTimeout(deadline);
-            upstreamTimers.get(instance)?.observe((performance.now() - sentAt) / 1000);
-            if (res.destroyed) {
-              instance.breaker.onAbandon();
-              // Destroying an unread undici body emits an abort error: it must have a listener.
-              upstream.body.on('error', ignore).destroy();
-              return;
-            }
-            const status = upstream.statusCode;
-            if (FAILED_STATUSES.has(status)) instance.breaker.onFailure(`status ${status}`);
-            else instance.breaker.onSuccess();
-            if (retryStatuses.has(status) && retried()) {
-              upstream.body.dump().catch(() => undefined);
-              return;
-            }
-            const responseHeaders = clientResponseHeaders(upstream.headers);
-            for (let i = 0; i < edits.length; i++) edits[i](responseHeaders, req);
-            res.writeHead(status, responseHeaders);
-            // pipe() rather than stream.pipeline(): pipeline allocates and aborts an AbortController
-            // per response, a measurable share of the hot path. A client going away aborts the
-            // upstream request (onClientClose), which ends this body; an upstream dying mid-body
-            // must close the client connection, never leave it waiting.
-            upstream.body.on('error', () => {
-              if (!res.destroyed) res.destroy();
-            });
-            upstream.body.pipe(res);
-          },
-          (err: unknown) => {
-            clearTimeout(deadline);
-            if (res.destroyed || (abort.signal.aborted && !timedOut)) {
-              instance.breaker.onAbandon();
-              release();
-              return;
-            }
-            const code = timedOut ? 'UND_ERR_HEADERS_TIMEOUT' : errorCode(err);
-            if (!(err instanceof GatewayError)) instance.breaker.onFailure(code || 'error');
-            if ((CONNECT_FAILURES.has(code) || RESETS.has(code)) && retried()) return;
-            release();
-            next(upstreamFailure(timedOut ? Object.assign(new Error('headers timeout'), { code }) : err, service.name, timeoutMs));
-          },
-        );
+      const attempt = new UpstreamAttempt(proxy, req, res, next, first, path, headers, body, false);
+      // undici listens to the body only once it is writing it; an error while queued is ours.
+      body.on('error', (err) => attempt.onError(err));
+      attempt.send();
     }
   } satisfies Handler;
 };

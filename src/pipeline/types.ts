@@ -37,6 +37,8 @@ export interface GatewayRequest extends IncomingMessage {
   body: Buffer | undefined;
   /** Set by express-rate-limit (its requestPropertyName) for the limiter that just ran. */
   rateLimit: RateLimitInfo | undefined;
+  /** The upstream request in progress, told when the client leaves so that it is cancelled. */
+  exchange: { clientGone(): void } | undefined;
 }
 
 /** What express-rate-limit reports for one limiter and one request. */

@@ -63,7 +63,10 @@ export function createDispatcher(state: DispatchState) {
           return;
         }
         state.inFlight++;
-        res.once('close', () => state.inFlight--);
+        res.once('close', () => {
+          state.inFlight--;
+          if (!res.writableFinished) req.exchange?.clientGone();
+        });
         match.route.handle(req, res, fail);
         return;
       }

@@ -19,5 +19,6 @@ export function initRequest(raw: IncomingMessage, gw: CompiledGateway): GatewayR
   req.user = undefined;
   req.body = undefined;
   req.rateLimit = undefined;
+  req.exchange = undefined;
   return req;
 }

@@ -10,8 +10,8 @@ const HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-con
 const pool = new Pool(process.argv[3], { connections: 128 });
 
 class Relay {
-  constructor(res) { this.res = res; this.resume = null; }
-  onConnect() {}
+  constructor(res) { this.res = res; this.resume = null; this.abort = null; }
+  onConnect(abort) { this.abort = abort; }
   onHeaders(status, raw, resume) {
     const out = {};
     for (let i = 0; i < raw.length; i += 2) {
@@ -24,14 +24,16 @@ class Relay {
   }
   onData(chunk) { return this.res.write(chunk) || (this.res.once('drain', this.resume), false); }
   onComplete() { this.res.end(); }
-  onError() { if (this.res.headersSent) this.res.destroy(); else { this.res.statusCode = 502; this.res.end(); } }
+  onError() { if (this.res.headersSent) this.res.destroy(); else if (!this.res.destroyed) { this.res.statusCode = 502; this.res.end(); } }
 }
 
 const server = http.createServer((req, res) => {
   const headers = {};
   for (const k in req.headers) if (!HOP.has(k)) headers[k] = req.headers[k];
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
-  pool.dispatch({ path: '/api/v1' + req.url.slice('/samples'.length), method: req.method, headers, body: hasBody ? req : null }, new Relay(res));
+  const relay = new Relay(res);
+  res.once('close', () => { if (!res.writableFinished) relay.abort?.(); }); // the client left: cancel upstream
+  pool.dispatch({ path: '/api/v1' + req.url.slice('/samples'.length), method: req.method, headers, body: hasBody ? req : null }, relay);
 });
 server.keepAliveTimeout = 65_000;
 server.listen(Number(process.argv[2]), '127.0.0.1', () => process.stdout.write(`listening ${server.address().port}\n`));

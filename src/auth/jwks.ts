@@ -1,5 +1,4 @@
 import { createPublicKey, KeyObject } from 'node:crypto';
-import { JwksClient } from 'jwks-rsa';
 import { GatewayError } from '../errors/catalog';
 import type { Logger } from '../observability/logger';
 import { invalidToken } from './bearer';
@@ -23,6 +22,9 @@ export interface JwksOptions {
 const FETCH_TIMEOUT_MS = 5_000;
 
 export function jwksFetcher(uri: string): SigningKeyFetcher {
+  // Loaded only when a config uses a JWKS endpoint: jwks-rsa and its dependencies add several MiB
+  // to the resident size of every other gateway.
+  const { JwksClient } = require('jwks-rsa') as typeof import('jwks-rsa');
   // jwks-rsa's cache and rate limiter drop a key when a refetch fails; this module keeps its own.
   return new JwksClient({ jwksUri: uri, cache: false, rateLimit: false, timeout: FETCH_TIMEOUT_MS });
 }

@@ -2,10 +2,11 @@ import type { GatewayConfig, RouteConfig } from './types';
 import { parseDuration, parseSize } from './units';
 import { composeChain } from '../pipeline/chain';
 import { STAGES, UPGRADE_GUARDS } from '../pipeline';
-import type { CompiledRoute, GatewayDeps, Handler, RequestGuard, RuntimeDeps, StageDeps } from '../pipeline/types';
+import type { CompiledRoute, GatewayDeps, Handler, RequestFailure, RequestGuard, RuntimeDeps, StageDeps } from '../pipeline/types';
 import { droppedRequestHeaders } from '../pipeline/proxy-headers';
 import { HeaderList, securityHeaderList } from '../pipeline/security-headers';
 import { identityHeaderNames } from '../auth/identity';
+import { failRequest } from '../errors/fail-request';
 import { ClientIpResolver } from '../net/client-ip';
 import { Resources } from '../reload/resources';
 import { RouteMetrics } from '../observability/route-metrics';
@@ -26,6 +27,10 @@ export interface CompiledGateway {
   readonly deps: GatewayDeps;
   /** helmet's headers, for the answers that no route's chain produces (management, 404, 405). */
   readonly securityHeaders: HeaderList;
+  /** The error exit of this gateway's requests (counts the error, writes problem+json). */
+  readonly fail: RequestFailure;
+  /** Whether finished requests get an access line (monitoring.logRequests, and a log that takes info). */
+  readonly logRequests: boolean;
   /** Starts the active health checks; a compiled gateway that only explains or lints never probes. */
   start(): void;
   /** After a reload swapped this gateway out: releases what the new one did not take over. */
@@ -120,6 +125,8 @@ function build(config: GatewayConfig, deps: GatewayDeps): CompiledGateway {
     config,
     deps,
     securityHeaders,
+    logRequests: config.monitoring.logRequests && deps.accessLog.enabled,
+    fail: (req, res, err) => failRequest(req, res, deps, err),
     websockets,
     table: new RouteTable(routes),
     routes,

@@ -7,6 +7,19 @@ function quoteOrNull(text: string | undefined | null): string {
   return text === undefined || text === null ? 'null' : quote(text);
 }
 
+/** Formatting a date costs ~0.6 µs; lines of the same millisecond share one. */
+let stampedAt = 0;
+let stamp = '';
+
+function timestamp(): string {
+  const now = Date.now();
+  if (now !== stampedAt) {
+    stampedAt = now;
+    stamp = new Date(now).toISOString();
+  }
+  return stamp;
+}
+
 /** The fields that are the same for every request of a route, serialised once per compiled route. */
 const routeFields = new WeakMap<CompiledRoute, string>();
 
@@ -28,15 +41,16 @@ function rateLimitKeyOf(route: CompiledRoute | undefined): string {
  * The access line of one request, one JSON object. It is written out field by field rather than
  * built as an object and passed to JSON.stringify: at thousands of requests per second that was a
  * visible share of the gateway's CPU time. Byte counts are what crossed the client connection
- * during this request, headers included (`bytesRead`/`bytesWritten` of the socket when it started).
+ * during this request, headers included (the socket's `bytesRead`/`bytesWritten` when it started, kept on the
+ * request).
  */
-export function accessLine(req: GatewayRequest, status: number, readAtStart: number, writtenAtStart: number): string {
+export function accessLine(req: GatewayRequest, status: number): string {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const socket = req.socket;
   const route = req.gatewayRoute;
   return (
-    `{"timestamp":"${new Date().toISOString()}","level":"info","message":"request"` +
+    `{"timestamp":"${timestamp()}","level":"info","message":"request"` +
     // The request id is either the gateway's own or a client's that passed a strict pattern.
     `,"requestId":"${req.id}","traceId":"${req.trace.traceId}","method":${quote(req.method ?? 'GET')}` +
     // Never the query string: it may carry secrets.
@@ -45,7 +59,7 @@ export function accessLine(req: GatewayRequest, status: number, readAtStart: num
     // The rate-limit key type the route counts by (ip, user, header:<Name>, global), when it has a limit.
     `,"rateLimitKey":${rateLimitKeyOf(route)},"status":${status}` +
     `,"durationMs":${Math.round((performance.now() - req.startedAt) * 100) / 100}` +
-    `,"bytesIn":${socket.bytesRead - readAtStart},"bytesOut":${socket.bytesWritten - writtenAtStart}` +
+    `,"bytesIn":${socket.bytesRead - req.bytesReadAtStart},"bytesOut":${socket.bytesWritten - req.bytesWrittenAtStart}` +
     // Who, for the audit trail: the verified token's subject, never anything the client claimed.
     `,"clientIp":${quote(req.clientIp)},"user":${quoteOrNull(req.user?.sub)}}`
   );

@@ -7,31 +7,26 @@ import { accessLine } from './access-log';
 import { UNMATCHED } from './metrics';
 
 /**
- * What happens when a response closes, in one listener: the request is counted and timed (per
- * route; requests no route matched under `route="unmatched"`; successful management calls such as
- * scrapes are not counted) and, when enabled, logged. Status 499: the client closed the connection
- * before the response was complete.
+ * What happens when a response closes: the request is counted and timed (per route; requests no
+ * route matched under `route="unmatched"`; successful management calls such as scrapes are not
+ * counted) and, when enabled, logged. Status 499: the client closed the connection before the
+ * response was complete. The dispatcher calls it from the one close listener a request gets.
  */
-export function observeWhenDone(req: GatewayRequest, res: ServerResponse, gw: CompiledGateway): void {
+export function recordFinished(req: GatewayRequest, res: ServerResponse, gw: CompiledGateway): void {
   const { metrics, accessLog, logger } = gw.deps;
-  const logging = gw.config.monitoring.logRequests && accessLog.enabled;
-  const readAtStart = logging ? req.socket.bytesRead : 0;
-  const writtenAtStart = logging ? req.socket.bytesWritten : 0;
-  res.once('close', () => {
-    try {
-      const status = res.writableFinished ? res.statusCode : 499;
-      const route = req.gatewayRoute;
-      if (route) {
-        route.metrics.record(req.method ?? 'GET', status, (performance.now() - req.startedAt) / 1000);
-      } else if (status >= 400 || !isManagementPath(RouteTable.pathOf(req.url ?? '/'))) {
-        const seconds = (performance.now() - req.startedAt) / 1000;
-        metrics.requests.inc({ method: req.method ?? 'GET', service: 'none', route: UNMATCHED, status: String(status) });
-        metrics.requestDuration.observe({ service: 'none', route: UNMATCHED }, seconds);
-      }
-      if (logging) accessLog.write(accessLine(req, status, readAtStart, writtenAtStart));
-    } catch (err) {
-      // Observing a request must never take the process down.
-      logger.error('recording a finished request failed', { requestId: req.id, error: String(err) });
+  try {
+    const status = res.writableFinished ? res.statusCode : 499;
+    const route = req.gatewayRoute;
+    if (route) {
+      route.metrics.record(req.method ?? 'GET', status, (performance.now() - req.startedAt) / 1000);
+    } else if (status >= 400 || !isManagementPath(RouteTable.pathOf(req.url ?? '/'))) {
+      const seconds = (performance.now() - req.startedAt) / 1000;
+      metrics.requests.inc({ method: req.method ?? 'GET', service: 'none', route: UNMATCHED, status: String(status) });
+      metrics.requestDuration.observe({ service: 'none', route: UNMATCHED }, seconds);
     }
-  });
+    if (gw.logRequests) accessLog.write(accessLine(req, status));
+  } catch (err) {
+    // Observing a request must never take the process down.
+    logger.error('recording a finished request failed', { requestId: req.id, error: String(err) });
+  }
 }

@@ -12,7 +12,7 @@ export function composeChain(handlers: readonly Handler[]): CompiledRoute['handl
     const next: Next = (err) => {
       if (res.destroyed || req.socket.destroyed) return;
       if (err !== undefined && err !== null) {
-        fail(err);
+        fail(req, res, err);
         return;
       }
       const handler = handlers[index++];
@@ -20,7 +20,7 @@ export function composeChain(handlers: readonly Handler[]): CompiledRoute['handl
       try {
         handler(req, res, next);
       } catch (thrown) {
-        fail(thrown);
+        fail(req, res, thrown);
       }
     };
     next();

@@ -37,6 +37,9 @@ export interface GatewayRequest extends IncomingMessage {
   body: Buffer | undefined;
   /** Set by express-rate-limit (its requestPropertyName) for the limiter that just ran. */
   rateLimit: RateLimitInfo | undefined;
+  /** The client connection's byte counts when this request started (for the access line). */
+  bytesReadAtStart: number;
+  bytesWrittenAtStart: number;
   /** The upstream request in progress, told when the client leaves so that it is cancelled. */
   exchange: { clientGone(): void } | undefined;
 }
@@ -53,6 +56,8 @@ export interface RateLimitInfo {
 export type ResponseHeaderEdit = (headers: OutgoingHttpHeaders, req: GatewayRequest) => void;
 
 export type Next = (err?: unknown) => void;
+/** The error exit of a request: writes the problem+json answer for `err`. */
+export type RequestFailure = (req: GatewayRequest, res: ServerResponse, err: unknown) => void;
 export type Handler = (req: GatewayRequest, res: ServerResponse, next: Next) => void;
 /** A check that reads only the request, so it can guard WebSocket upgrades (no response object) too. */
 export type RequestGuard = (req: GatewayRequest, next: Next) => void;
@@ -117,7 +122,7 @@ export interface CompiledRoute {
    */
   readonly responseHeaderEdits: ResponseHeaderEdit[];
   /** The compiled stage chain; runs on the raw req/res. */
-  handle: (req: GatewayRequest, res: ServerResponse, fail: (err: unknown) => void) => void;
+  handle: (req: GatewayRequest, res: ServerResponse, fail: RequestFailure) => void;
 }
 
 /** A stage: runs once per route per compiled config; `null` when the route does not use it. */

@@ -1,5 +1,5 @@
 import type { ClientRateLimitInfo, Options, Store } from 'express-rate-limit';
-import { RedisStore } from 'rate-limit-redis';
+import type { RedisStore } from 'rate-limit-redis';
 import { GatewayError } from '../errors/catalog';
 
 export interface StoreFailurePolicy {
@@ -38,9 +38,9 @@ export class GuardedStore implements Store {
   }
 
   async increment(key: string): Promise<ClientRateLimitInfo> {
-    if (this.scriptsStale && this.inner instanceof RedisStore) {
+    if (this.scriptsStale && 'loadIncrementScript' in this.inner) {
       this.scriptsStale = false;
-      const redis = this.inner;
+      const redis = this.inner as RedisStore;
       redis.incrementScriptSha = redis.loadIncrementScript();
       redis.getScriptSha = redis.loadGetScript();
       // Awaited on the next increment; a failure here is reported there.

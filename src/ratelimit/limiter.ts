@@ -1,5 +1,4 @@
-import { ipKeyGenerator, MemoryStore, rateLimit, Store } from 'express-rate-limit';
-import { RedisStore } from 'rate-limit-redis';
+import type { Store } from 'express-rate-limit';
 import { GatewayError } from '../errors/catalog';
 import type { GatewayRequest, Handler, Next } from '../pipeline/types';
 import { GuardedStore, StoreFailurePolicy } from './guarded-store';
@@ -26,9 +25,18 @@ export interface Limiter {
 
 export type OnLimited = (req: GatewayRequest, limiter: LimitSpec) => void;
 
+/**
+ * express-rate-limit, loaded only when a config has a rate limit (with rate-limit-redis it adds
+ * several MiB to the resident size of a gateway without one).
+ */
+function expressRateLimit(): typeof import('express-rate-limit') {
+  return require('express-rate-limit') as typeof import('express-rate-limit');
+}
+
 /** The counter key of a request: IPv6 clients grouped by /56 (one customer's prefix), like express-rate-limit does. */
 export function keyFunction(key: string): (req: GatewayRequest) => string {
   if (key === 'global') return () => 'global';
+  const { ipKeyGenerator } = expressRateLimit();
   const byIp = (req: GatewayRequest) => `ip:${ipKeyGenerator(req.clientIp, 56)}`;
   if (key === 'ip') return byIp;
   if (key === 'user') return (req) => (req.user ? `user:${req.user.sub}` : byIp(req));
@@ -61,7 +69,9 @@ export function addRateLimitHeaders(res: { getHeader(n: string): unknown; setHea
  * validations off, headers written by the stage (draft-8 needs Express's res.append).
  */
 export function createLimiter(spec: LimitSpec, connection: RedisConnection | undefined, policy: StoreFailurePolicy, onLimited: OnLimited, log: (err: unknown, message?: string) => void): Limiter {
-  const inner: Store = connection
+  const { MemoryStore, rateLimit } = expressRateLimit();
+  const { RedisStore } = connection ? (require('rate-limit-redis') as typeof import('rate-limit-redis')) : { RedisStore: undefined };
+  const inner: Store = connection && RedisStore
     ? new RedisStore({ sendCommand: (...args: string[]) => connection.sendCommand(...args) as never, prefix: spec.prefix })
     : new MemoryStore();
   const store = new GuardedStore(inner, policy);

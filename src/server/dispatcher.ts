@@ -1,10 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CompiledGateway } from '../config/compile';
-import { ERROR_CATALOG, GatewayError } from '../errors/catalog';
-import { asGatewayError, writeProblem } from '../errors/problem';
-import { observeWhenDone } from '../observability/request-observer';
+import { GatewayError } from '../errors/catalog';
+import { recordFinished } from '../observability/request-observer';
 import type { GatewayRequest } from '../pipeline/types';
-import { RouteTable } from '../routing/route-table';
+import type { Match } from '../routing/route-table';
 import { initRequest } from './request-context';
 
 export interface DispatchState {
@@ -28,17 +27,6 @@ function setSecurityHeaders(res: ServerResponse, gw: CompiledGateway, url: strin
   }
 }
 
-function failWith(req: GatewayRequest, res: ServerResponse, gw: CompiledGateway) {
-  return (err: unknown): void => {
-    const error = asGatewayError(err);
-    gw.deps.metrics.error(req.gatewayRoute?.service.name, ERROR_CATALOG[error.code].type);
-    if (error.code === 'GW_INTERNAL') {
-      gw.deps.logger.error('request failed inside the gateway', { requestId: req.id, error: err instanceof Error ? err.stack : String(err) });
-    }
-    writeProblem(res, error, RouteTable.pathOf(req.url ?? '/'), req.id);
-  };
-}
-
 /**
  * The node server's request handler: the whole hot path. Request id and trace context, route
  * lookup, the in-flight limit, then the route's compiled chain on the raw req/res. Paths that no
@@ -50,37 +38,46 @@ export function createDispatcher(state: DispatchState) {
     const req = initRequest(raw, gw);
     res.setHeader('x-request-id', req.id);
     if (state.draining()) res.setHeader('connection', 'close');
-    observeWhenDone(req, res, gw);
 
     const match = gw.table.match(req.method ?? 'GET', req.headers.host, req.url ?? '/');
-    switch (match.kind) {
-      case 'route': {
-        req.gatewayRoute = match.route;
-        const fail = failWith(req, res, gw);
-        if (state.inFlight >= gw.config.gateway.maxConcurrentRequests) {
-          setSecurityHeaders(res, gw, '');
-          fail(new GatewayError('GW_OVERLOADED', `More than ${gw.config.gateway.maxConcurrentRequests} requests are in flight; retry shortly`, { 'retry-after': '1' }));
-          return;
-        }
-        state.inFlight++;
-        res.once('close', () => {
-          state.inFlight--;
-          if (!res.writableFinished) req.exchange?.clientGone();
-        });
-        match.route.handle(req, res, fail);
-        return;
-      }
-      case 'method-not-allowed':
-        setSecurityHeaders(res, gw, '');
-        failWith(req, res, gw)(new GatewayError('GW_METHOD_NOT_ALLOWED', `${req.method} is not allowed here; allowed: ${match.allow}`, { allow: match.allow }));
-        return;
-      case 'bad-path':
-        setSecurityHeaders(res, gw, '');
-        failWith(req, res, gw)(new GatewayError('GW_BAD_PATH', `Refused: ${match.reason}`));
-        return;
-      default:
-        setSecurityHeaders(res, gw, req.url ?? '/');
-        state.management(req, res);
+    if (match.kind !== 'route') {
+      res.once('close', () => recordFinished(req, res, gw));
+      answerWithoutRoute(req, res, gw, match, state);
+      return;
     }
+    req.gatewayRoute = match.route;
+    const limit = gw.config.gateway.maxConcurrentRequests;
+    if (state.inFlight >= limit) {
+      res.once('close', () => recordFinished(req, res, gw));
+      setSecurityHeaders(res, gw, '');
+      gw.fail(req, res, new GatewayError('GW_OVERLOADED', `More than ${limit} requests are in flight; retry shortly`, { 'retry-after': '1' }));
+      return;
+    }
+    state.inFlight++;
+    // The one close listener of a proxied request: in-flight count, cancelling the upstream
+    // request of a client that left, metrics and access line.
+    res.once('close', () => {
+      state.inFlight--;
+      if (!res.writableFinished) req.exchange?.clientGone();
+      recordFinished(req, res, gw);
+    });
+    match.route.handle(req, res, gw.fail);
   };
+}
+
+/** 405, 400 for a refused path, or the management app (which also answers 404). */
+function answerWithoutRoute(req: GatewayRequest, res: ServerResponse, gw: CompiledGateway, match: Exclude<Match, { kind: 'route' }>, state: DispatchState): void {
+  switch (match.kind) {
+    case 'method-not-allowed':
+      setSecurityHeaders(res, gw, '');
+      gw.fail(req, res, new GatewayError('GW_METHOD_NOT_ALLOWED', `${req.method} is not allowed here; allowed: ${match.allow}`, { allow: match.allow }));
+      return;
+    case 'bad-path':
+      setSecurityHeaders(res, gw, '');
+      gw.fail(req, res, new GatewayError('GW_BAD_PATH', `Refused: ${match.reason}`));
+      return;
+    default:
+      setSecurityHeaders(res, gw, req.url ?? '/');
+      state.management(req, res);
+  }
 }

@@ -1,6 +1,6 @@
 import { Agent, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { createProxyMiddleware, RequestHandler } from 'http-proxy-middleware';
+import type { RequestHandler } from 'http-proxy-middleware';
 import type { Logger } from '../observability/logger';
 import type { GatewayRequest } from '../pipeline/types';
 import type { UpstreamService } from './service';
@@ -15,6 +15,9 @@ export class WebSocketProxy {
   private readonly proxy: RequestHandler;
 
   constructor(service: UpstreamService, logger: Logger) {
+    // Loaded only when a config has a WebSocket route: http-proxy and its dependencies add several
+    // MiB to the resident size of every other gateway.
+    const { createProxyMiddleware } = require('http-proxy-middleware') as typeof import('http-proxy-middleware');
     this.proxy = createProxyMiddleware({
       target: service.instances[0]?.origin,
       ws: true,

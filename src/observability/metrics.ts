@@ -1,5 +1,6 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { CircuitState } from '../upstream/circuit-breaker';
+import { CounterSeries, HistogramSeries } from './series';
 import type { UpstreamService } from '../upstream/service';
 
 /** Label for requests no route matched: label values stay bounded, never the raw path. */
@@ -24,9 +25,10 @@ export interface MetricsSource {
  */
 export class GatewayMetrics {
   readonly registry = new Registry();
-  readonly requests: Counter<'method' | 'service' | 'route' | 'status'>;
-  readonly requestDuration: Histogram<'service' | 'route'>;
-  readonly upstreamDuration: Histogram<'service' | 'instance'>;
+  /** The three series every proxied request records into (see series.ts for why not prom-client's). */
+  readonly requests: CounterSeries<'method' | 'service' | 'route' | 'status'>;
+  readonly requestDuration: HistogramSeries<'service' | 'route'>;
+  readonly upstreamDuration: HistogramSeries<'service' | 'instance'>;
   readonly errors: Counter<'service' | 'error_type'>;
   readonly rateLimited: Counter<'route' | 'key_type'>;
   readonly rateLimitStoreErrors: Counter;
@@ -38,26 +40,26 @@ export class GatewayMetrics {
   constructor(options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
     const metrics = this;
-    this.requests = new Counter({
-      name: 'gateway_requests_total',
-      help: 'Requests answered, by method, service, route and status.',
-      labelNames: ['method', 'service', 'route', 'status'],
-      registers,
-    });
-    this.requestDuration = new Histogram({
-      name: 'gateway_request_duration_seconds',
-      help: 'Time from the request reaching the gateway to the response being complete.',
-      labelNames: ['service', 'route'],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
-    this.upstreamDuration = new Histogram({
-      name: 'gateway_upstream_duration_seconds',
-      help: 'Time from sending a request to an instance to its response headers.',
-      labelNames: ['service', 'instance'],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
+    this.requests = new CounterSeries(
+      'gateway_requests_total',
+      'Requests answered, by method, service, route and status.',
+      ['method', 'service', 'route', 'status'],
+      this.registry,
+    );
+    this.requestDuration = new HistogramSeries(
+      'gateway_request_duration_seconds',
+      'Time from the request reaching the gateway to the response being complete.',
+      ['service', 'route'],
+      LATENCY_BUCKETS,
+      this.registry,
+    );
+    this.upstreamDuration = new HistogramSeries(
+      'gateway_upstream_duration_seconds',
+      'Time from sending a request to an instance to its response headers.',
+      ['service', 'instance'],
+      LATENCY_BUCKETS,
+      this.registry,
+    );
     this.errors = new Counter({
       name: 'gateway_errors_total',
       help: 'Errors the gateway answered with, by service and type (timeout, connection_refused, rate_limited, ...).',
@@ -162,7 +164,7 @@ export class GatewayMetrics {
         const key = JSON.stringify(labels);
         if (seen.has(key)) continue;
         seen.add(key);
-        (metric as Counter<string>).remove(labels);
+        (metric as { remove(labels: Record<string, string | number>): void }).remove(labels);
       }
     }
   }

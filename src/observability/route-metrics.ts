@@ -1,4 +1,4 @@
-import type { Counter, Histogram } from 'prom-client';
+import type { CounterChild, HistogramChild } from './series';
 import type { GatewayMetrics } from './metrics';
 
 /**
@@ -6,8 +6,8 @@ import type { GatewayMetrics } from './metrics';
  * request (hashing four label values) was a measurable cost on the request path.
  */
 export class RouteMetrics {
-  private readonly duration: Histogram.Internal<'service' | 'route'>;
-  private readonly counters = new Map<string, Counter.Internal>();
+  private readonly duration: HistogramChild;
+  private readonly counters = new Map<string, CounterChild>();
 
   constructor(
     private readonly metrics: GatewayMetrics,

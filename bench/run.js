@@ -218,10 +218,11 @@ function summarize(results) {
     };
     if (entry.summary.non2xx || entry.summary.errors) entry.status = 'measured with failures';
   }
-  const refs = { direct: 'direct', 'bare-undici': 'bare-undici', nginx: 'nginx', 'express-gateway': 'express-gateway' };
   for (const entry of Object.values(results)) {
     if (!entry.summary) continue;
     entry.ratios = {};
+    // Express Gateway is compared like for like: full pipelines against its jwt + rate-limit + proxy one.
+    const refs = { direct: 'direct', 'bare-undici': 'bare-undici', nginx: 'nginx', 'express-gateway': entry.egPeer };
     for (const [key, name] of Object.entries(refs)) {
       const ref = results[name] && results[name].summary;
       entry.ratios[key] = ref ? entry.summary.rps / ref.rps : null;
@@ -242,7 +243,7 @@ function printTable(results, opts) {
       name,
       `${int(s.rps)} [${int(s.min)}–${int(s.max)}]`,
       ms(s.p50), ms(s.p99),
-      ratio(s.rps, ref('direct')), ratio(s.rps, ref('bare-undici')), ratio(s.rps, ref('nginx')), ratio(s.rps, ref('express-gateway')),
+      ratio(s.rps, ref('direct')), ratio(s.rps, ref('bare-undici')), ratio(s.rps, ref('nginx')), ratio(s.rps, ref(e.egPeer)),
       mib(e.idleRssKiB),
       s.othersCpu === null ? '–' : `${Math.round(s.othersCpu * 100)}%`,
       s.non2xx || s.errors ? `${s.non2xx + s.errors} failed` : '',
@@ -253,6 +254,21 @@ function printTable(results, opts) {
   log(table(['system', 'requests/s', 'p50', 'p99', '/direct', '/bare-undici', '/nginx', '/express-gw', 'idle RSS', 'other CPU', ''], rows));
   log('/x: requests/s relative to system x · idle RSS: after startup, before load (nginx: master + worker) · other CPU: share of');
   log('the machine used by processes outside the benchmark during the runs (median); above ~10% the numbers are noisy');
+  log('/express-gw: gateway-full and express-gateway-full against express-gateway-full (jwt + rate-limit + proxy), the others against express-gateway (proxy)');
+}
+
+/** The throughput targets of the gateway (see bench/README.md), each with its measured value. */
+function printTargets(results) {
+  const rps = (name) => (results[name] && results[name].summary ? results[name].summary.rps : null);
+  const rows = [
+    ['gateway-plain / bare-undici', rps('gateway-plain'), rps('bare-undici'), 0.75],
+    ['gateway-plain / nginx', rps('gateway-plain'), rps('nginx'), 0.3],
+    ['gateway-plain / express-gateway', rps('gateway-plain'), rps('express-gateway'), 3],
+    ['gateway-full / express-gateway-full', rps('gateway-full'), rps('express-gateway-full'), 2],
+    ['gateway-full / gateway-plain', rps('gateway-full'), rps('gateway-plain'), 0.5],
+  ].map(([what, a, b, want]) => [what, `≥ ${want}×`, a && b ? ratio(a, b) : 'not measured', a && b ? (a / b >= want ? 'met' : 'not met') : '–']);
+  log();
+  log(table(['throughput target', 'wanted', 'measured', ''], rows));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -397,7 +413,7 @@ async function main() {
   const results = {};
   const toStart = [];
   for (const sys of wanted) {
-    results[sys.name] = { about: sys.about, status: 'measured', rounds: [], errors: [] };
+    results[sys.name] = { about: sys.about, egPeer: sys.egPeer || 'express-gateway', status: 'measured', rounds: [], errors: [] };
     if (sys.skip) Object.assign(results[sys.name], { status: 'skipped', reason: sys.skip });
     else if (sys.peers && !opts.peers) Object.assign(results[sys.name], { status: 'not run', reason: 'add --peers' });
     else toStart.push(sys);
@@ -440,6 +456,7 @@ async function main() {
   if (active.length) await throughput(ctx, active, opts, results);
   summarize(results);
   printTable(results, opts);
+  printTargets(results);
 
   const extras = {};
   const byName = (n) => active.find((s) => s.sys.name === n && !s.dead);

@@ -45,6 +45,8 @@ module.exports = [
     upstreams: 2,
     redis: true,
     jwt: true,
+    // Its ratio to Express Gateway is taken against Express Gateway's own jwt + rate-limit + proxy pipeline.
+    egPeer: 'express-gateway-full',
     about: 'the gateway with JWT auth, Redis rate limiting, transforms and two instances',
   },
   {
@@ -60,5 +62,15 @@ module.exports = [
     path: '/samples/list',
     peers: true,
     about: 'Express Gateway 1.16.11 with a proxy pipeline (installed into bench/.peers/ with --peers)',
+  },
+  {
+    name: 'express-gateway-full',
+    kind: 'express-gateway',
+    version: '1.16.11',
+    full: true,
+    path: '/samples/list',
+    peers: true,
+    egPeer: 'express-gateway-full',
+    about: 'Express Gateway 1.16.11 with a jwt + rate-limit + proxy pipeline, its counters in the same Redis (with --peers)',
   },
 ];

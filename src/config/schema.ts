@@ -15,11 +15,18 @@ export interface SchemaNode {
   [keyword: string]: unknown;
 }
 
+let cachedText: string | undefined;
 let cached: SchemaNode | undefined;
 
-/** schemas/routes.schema.json, the contract of routes.yaml; found from src/ and from dist/ alike. */
+/** The text of schemas/routes.schema.json; found from src/ and from dist/ alike. */
+export function routesSchemaText(): string {
+  cachedText ??= readFileSync(join(__dirname, '..', '..', 'schemas', 'routes.schema.json'), 'utf8');
+  return cachedText;
+}
+
+/** schemas/routes.schema.json, the contract of routes.yaml. */
 export function routesSchema(): SchemaNode {
-  cached ??= JSON.parse(readFileSync(join(__dirname, '..', '..', 'schemas', 'routes.schema.json'), 'utf8')) as SchemaNode;
+  cached ??= JSON.parse(routesSchemaText()) as SchemaNode;
   return cached;
 }
 

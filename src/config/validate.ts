@@ -1,15 +1,38 @@
-import Ajv2020, { ErrorObject, ValidateFunction } from 'ajv/dist/2020';
+import { createHash } from 'node:crypto';
+import type { ErrorObject, Options, ValidateFunction } from 'ajv';
 import { ConfigProblem, didYouMean } from './errors';
 import { SourceMap, escapePointerToken } from './source-map';
-import { SchemaNode, routesSchema } from './schema';
+import { SchemaNode, routesSchema, routesSchemaText } from './schema';
 import { DURATION_PATTERN, SIZE_PATTERN } from './units';
+
+/** How the routes schema is compiled, at build time and (from src/, in tests) at run time alike. */
+export const ROUTES_AJV_OPTIONS: Options = { allErrors: true, strict: true, strictTypes: false, verbose: true };
+
+/** Ties a precompiled validator to the exact schema text it was built from. */
+export function routesSchemaHash(): string {
+  return createHash('sha256').update(routesSchemaText()).digest('hex');
+}
 
 let compiled: ValidateFunction | undefined;
 
+/**
+ * The routes validator. `npm run build` writes it out as plain code (dist/config/routes-validator.js,
+ * by scripts/build-config-validator.js): compiling the schema with ajv at start-up cost ~25 MiB of
+ * resident memory and most of the start time, for the same function. Without that file (running
+ * from src/), or when the schema changed since the build, ajv compiles it here.
+ */
 function validator(): ValidateFunction {
   if (!compiled) {
-    const ajv = new Ajv2020({ allErrors: true, strict: true, strictTypes: false, verbose: true });
-    compiled = ajv.compile(routesSchema());
+    try {
+      const built = require('./routes-validator') as { schemaHash: string; validate: ValidateFunction };
+      if (built.schemaHash === routesSchemaHash()) compiled = built.validate;
+    } catch {
+      /* not built: compiled below */
+    }
+    if (!compiled) {
+      const Ajv2020 = (require('ajv/dist/2020') as typeof import('ajv/dist/2020')).default;
+      compiled = new Ajv2020(ROUTES_AJV_OPTIONS).compile(routesSchema());
+    }
   }
   return compiled;
 }

@@ -250,8 +250,9 @@ routes: [{ name: r, path: /r, service: s, retry: { attempts: 1 } }]
 
 describe('retries', () => {
   it('a GET whose first instance refuses the connection succeeds on the second, one attempt each', async () => {
-    const dead = await closedPort();
+    // b first: a port released by closedPort() could otherwise be handed to b itself.
     const [b] = await upstreams('b');
+    const dead = await closedPort();
     const gw = await gatewayFor(`
 version: 1
 defaults: { retry: { attempts: 2 } }
@@ -294,8 +295,8 @@ routes: [{ name: r, path: /r, service: s }]
   });
 
   it('a POST is not retried', async () => {
-    const dead = await closedPort();
     const [b] = await upstreams('b');
+    const dead = await closedPort();
     const gw = await gatewayFor(`
 version: 1
 defaults: { retry: { attempts: 3 } }

@@ -11,5 +11,7 @@ export function failRequest(req: GatewayRequest, res: ServerResponse, deps: Gate
   if (error.code === 'GW_INTERNAL') {
     deps.logger.error('request failed inside the gateway', { requestId: req.id, error: err instanceof Error ? err.stack : String(err) });
   }
+  const own = req.answerHeaders;
+  if (own !== undefined && !res.headersSent) for (const [name, value] of own) res.setHeader(name, value);
   writeProblem(res, error, RouteTable.pathOf(req.url ?? '/'), req.id);
 }

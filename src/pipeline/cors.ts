@@ -32,7 +32,12 @@ export const createCorsStage: StageFactory = (_route, config, deps) => {
     other: cors(corsOptions(config.cors, false)) as CorsMiddleware,
   }));
   return function corsStage(req, res, next) {
-    if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) preflight(req, res, next);
-    else other(req, res, next);
+    if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) {
+      // Answered right here: the answer carries the request id like every other.
+      res.setHeader('x-request-id', req.id);
+      preflight(req, res, next);
+    } else {
+      other(req, res, next);
+    }
   } satisfies Handler;
 };

@@ -210,6 +210,13 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
     const headers = clientResponseHeaders(rawHeaders);
     const edits = route.edits;
     for (let i = 0; i < edits.length; i++) edits[i](headers, req);
+    // The gateway's own headers go in the same object (the upstream's or a transform's value of the
+    // same name wins, as it always has): with nothing set before, node writes the head in one pass.
+    const own = req.answerHeaders;
+    if (own !== undefined) {
+      for (let i = 0; i < own.length; i++) if (headers[own[i][0]] === undefined) headers[own[i][0]] = own[i][1];
+    }
+    if (headers['x-request-id'] === undefined) headers['x-request-id'] = req.id;
     res.writeHead(statusCode, headers);
     this.phase = RELAYING;
     this.resumeUpstream = resume;

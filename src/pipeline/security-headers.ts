@@ -1,8 +1,6 @@
 import helmet, { HelmetOptions } from 'helmet';
 import type { GatewayConfig } from '../config/types';
-import type { Handler, ResponseHeaderEdit, StageFactory } from './types';
-
-export type HeaderList = readonly (readonly [string, string])[];
+import type { Handler, HeaderList, ResponseHeaderEdit, StageFactory } from './types';
 
 /** Upstream headers that advertise software and versions to attackers; never passed on. */
 const REVEALING = ['server', 'x-powered-by'];
@@ -39,16 +37,18 @@ const dropRevealing: ResponseHeaderEdit = function dropRevealingHeaders(headers)
 };
 
 /**
- * helmet's headers on the route's answers, whether the upstream's or the gateway's own errors (set
- * before any stage can fail), and the upstream's Server / X-Powered-By dropped. Answers outside
- * routes (management, 404, 405) get the same list from the dispatcher.
+ * helmet's headers on the route's answers, whether the upstream's or the gateway's own errors from
+ * any later stage, and the upstream's Server / X-Powered-By dropped. The stage only names the list
+ * for the request (`req.answerHeaders`): the proxy adds it to the upstream's head and the error exit
+ * to its problem+json answer, each in one go. Answers outside routes (management, 404, 405) get the
+ * same list from the dispatcher.
  */
 export const createSecurityHeadersStage: StageFactory = (route, config, deps) => {
   const list = deps.shared('security-headers', () => securityHeaderList(config));
   if (list.length === 0) return null;
   route.responseHeaderEdits.push(dropRevealing);
-  return function securityHeaders(_req, res, next) {
-    for (let i = 0; i < list.length; i++) res.setHeader(list[i][0], list[i][1]);
+  return function securityHeaders(req, _res, next) {
+    req.answerHeaders = list;
     next();
   } satisfies Handler;
 };

@@ -37,12 +37,21 @@ export interface GatewayRequest extends IncomingMessage {
   body: Buffer | undefined;
   /** Set by express-rate-limit (its requestPropertyName) for the limiter that just ran. */
   rateLimit: RateLimitInfo | undefined;
+  /**
+   * Headers every answer to this request carries from here on (the security headers), whether the
+   * upstream's or the gateway's own error: added to the upstream's head in one writeHead, where
+   * a setHeader per header per request was a measurable cost.
+   */
+  answerHeaders: HeaderList | undefined;
   /** The client connection's byte counts when this request started (for the access line). */
   bytesReadAtStart: number;
   bytesWrittenAtStart: number;
   /** The upstream request in progress, told when the client leaves so that it is cancelled. */
   exchange: { clientGone(): void } | undefined;
 }
+
+/** Header name (lowercase) and value pairs, in order. */
+export type HeaderList = readonly (readonly [string, string])[];
 
 /** What express-rate-limit reports for one limiter and one request. */
 export interface RateLimitInfo {

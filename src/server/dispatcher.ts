@@ -36,11 +36,12 @@ export function createDispatcher(state: DispatchState) {
   return function dispatch(raw: IncomingMessage, res: ServerResponse): void {
     const gw = state.current();
     const req = initRequest(raw, gw);
-    res.setHeader('x-request-id', req.id);
     if (state.draining()) res.setHeader('connection', 'close');
 
     const match = gw.table.match(req.method ?? 'GET', req.headers.host, req.url ?? '/');
     if (match.kind !== 'route') {
+      // A route's answers get the request id where they are written (proxy, error exit, CORS preflight).
+      res.setHeader('x-request-id', req.id);
       res.once('close', () => recordFinished(req, res, gw));
       answerWithoutRoute(req, res, gw, match, state);
       return;

@@ -20,6 +20,7 @@ export function initRequest(raw: IncomingMessage, gw: CompiledGateway): GatewayR
   req.body = undefined;
   req.rateLimit = undefined;
   req.exchange = undefined;
+  req.answerHeaders = undefined;
   req.bytesReadAtStart = gw.logRequests ? raw.socket.bytesRead : 0;
   req.bytesWrittenAtStart = gw.logRequests ? raw.socket.bytesWritten : 0;
   return req;

@@ -106,6 +106,7 @@ routes:
       expect(res.headers['access-control-allow-origin']).toBe('https://lab.example.org');
       expect(res.headers['access-control-allow-credentials']).toBe('true');
       expect(res.headers['access-control-allow-methods']).toContain('POST');
+      expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     }
     expect(upstream.received.some((r) => r.method === 'OPTIONS')).toBe(false);
   });
@@ -121,6 +122,10 @@ routes:
     const res = await request(gw.url).get('/api/x').set('origin', 'https://lab.example.org').expect(401);
     expect(res.headers['access-control-allow-origin']).toBe('https://lab.example.org');
     expect(res.headers['access-control-expose-headers']).toBe('X-Request-Id,RateLimit');
+    // The route's security headers are on its error answers too, with the request id.
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['x-frame-options']).toBe('DENY');
+    expect(res.headers['x-request-id']).toBe(res.body.requestId);
   });
 });
 
@@ -139,6 +144,7 @@ describe('security headers', () => {
       expect(res.headers['x-content-type-options']).toBe('nosniff');
       expect(res.headers['x-frame-options']).toBe('DENY');
       expect(res.headers['content-security-policy']).toContain("default-src 'self'");
+      expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     } finally {
       await loud.close();
     }

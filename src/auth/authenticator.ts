@@ -1,5 +1,4 @@
 import { createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
-import jwt from 'jsonwebtoken';
 import type { GatewayConfig } from '../config/types';
 import { parseDuration } from '../config/units';
 import type { RequestUser, StageDeps } from '../pipeline/types';
@@ -8,7 +7,7 @@ import { invalidToken } from './bearer';
 import { BoundedCache } from './bounded-cache';
 import { claimHeaders, userFromClaims } from './identity';
 import { jwksFetcher, JwksKeySource } from './jwks';
-import { JwtVerifier, KeyLookup } from './jwt-verifier';
+import { jsonwebtoken, JwtVerifier, KeyLookup } from './jwt-verifier';
 
 /**
  * A verified token is reused for at most this long even when it lives longer, so keys that
@@ -68,7 +67,7 @@ export class Authenticator {
 
 function unverifiedClaims(token: string): Record<string, unknown> {
   try {
-    const payload = jwt.decode(token, { json: true });
+    const payload = jsonwebtoken().decode(token, { json: true });
     return payload ?? {};
   } catch {
     // An opaque (non-JWT) token: the Auth Service's answer is all there is.

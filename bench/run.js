@@ -337,12 +337,14 @@ async function heldConnections(gw, opts) {
   return out;
 }
 
-async function upload(gw, opts) {
+/** One upload through `system` (gateway-plain, or bare-undici for comparison) to `url`, sampling its RSS. */
+async function upload(system, name, url, opts) {
   const client = path.join(BENCH, 'clients', 'upload-client.js');
+  const gw = system;
   const before = procs.rssKiB(gw.pid);
   log();
-  log(`${opts.uploadMb} MiB upload streamed through gateway-plain to the upstream, which discards it (bench/clients/upload-client.js)`);
-  const proc = procs.start('upload-client', process.execPath, [client, `http://127.0.0.1:${gw.port}/upload/file`, String(opts.uploadMb)]);
+  log(`${opts.uploadMb} MiB upload streamed through ${name} to the upstream, which discards it (bench/clients/upload-client.js)`);
+  const proc = procs.start('upload-client', process.execPath, [client, url, String(opts.uploadMb)]);
   let peak = before;
   const deadline = Date.now() + 150_000;
   while (!proc.exited && Date.now() < deadline) {
@@ -359,7 +361,7 @@ async function upload(gw, opts) {
   const expected = Math.round(opts.uploadMb * 1024 * 1024);
   const out = { megabytes: opts.uploadMb, status: m.status, sent: m.sent, received: m.received, complete: m.received === expected, ms: m.ms, rssBeforeKiB: before, rssPeakKiB: peak, rssAfterKiB: after };
   log(`  status ${m.status}, upstream received ${int(m.received)} of ${int(expected)} bytes in ${m.ms} ms${m.error ? ` (${m.error})` : ''}${m.body ? ` ${m.body}` : ''}`);
-  log(`  gateway RSS: before ${mib(before)}, peak during upload ${mib(peak)} (+${mib(peak - before)}), after ${mib(after)}`);
+  log(`  ${name} RSS: before ${mib(before)}, peak during upload ${mib(peak)} (+${mib(peak - before)}), after ${mib(after)}`);
   return out;
 }
 
@@ -478,7 +480,10 @@ async function main() {
     log(table(['at ' + l.rate + ' req/s', 'p50', 'p90', 'p99', 'p99.9', 'max'], ['direct', 'gateway-plain'].map((n) => [n, ms(l[n].p50), ms(l[n].p90), ms(l[n].p99), ms(l[n].p999), ms(l[n].max)])));
     log(`  added by the gateway: p50 +${ms(l.addedMs.p50)}, p99 +${ms(l.addedMs.p99)}`);
   }
-  await extra('upload', opts.upload, [gw], () => upload(gw.running, opts));
+  await extra('upload', opts.upload, [gw], () => upload(gw.running, 'gateway-plain', `http://127.0.0.1:${gw.running.port}/upload/file`, opts));
+  // The same upload through the bare engine: what node and undici alone grow by.
+  const bare = byName('bare-undici');
+  if (bare) await extra('uploadBareUndici', opts.upload, [bare], () => upload(bare.running, 'bare-undici', bare.running.url.replace(/\/samples\/.*$/, '/samples/upload'), opts));
   await extra('connections', opts.connections, [gw], () => heldConnections(gw.running, opts));
 
   if (gw && gw.running.files) {

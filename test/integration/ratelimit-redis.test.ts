@@ -135,6 +135,34 @@ describe('Redis outage (a test-owned redis-server)', () => {
     expect(gw.logs().filter((l) => l.level === 'warn' && String(l.message).includes('rate-limit store')).length).toBeGreaterThanOrEqual(1);
   });
 
+  it('a Redis that stops answering (SIGSTOP) costs a request at most the deadline; limiting resumes on SIGCONT', async () => {
+    if (!hasRedisServer || !redis) return;
+    const gw = await gateway(yaml(`redis://127.0.0.1:${port}`, `test:${randomUUID()}:`, 'allow', 2));
+    const connected = Date.now() + 3000;
+    while ((await request(gw.url).get('/api')).status !== 200 && Date.now() < connected) await new Promise((r) => setTimeout(r, 50));
+    // The connection stays open and takes commands; nothing comes back.
+    redis.kill('SIGSTOP');
+    try {
+      for (let i = 0; i < 3; i++) {
+        const started = Date.now();
+        expect((await request(gw.url).get('/api')).status).toBe(200);
+        expect(Date.now() - started).toBeLessThan(400); // the 250 ms deadline, plus scheduling
+      }
+    } finally {
+      redis.kill('SIGCONT');
+    }
+    // The held commands are answered and counting goes on: the limit of 2 is reached again.
+    let statuses: number[] = [];
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline) {
+      statuses = [];
+      for (let i = 0; i < 3; i++) statuses.push((await request(gw.url).get('/api')).status);
+      if (statuses.includes(429)) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(statuses).toContain(429);
+  });
+
   it('a client that leaves while Redis counts its request is not proxied, and nothing breaks', async () => {
     if (!hasRedisServer || !redis) return;
     const gw = await gateway(yaml(`redis://127.0.0.1:${port}`, `test:${randomUUID()}:`, 'allow', 100));

@@ -65,6 +65,19 @@ async function startRedis(port: number): Promise<ChildProcess> {
   return child;
 }
 
+/** Sends bursts of 3 requests until one is limited (or 5 s pass); the statuses of the last burst. */
+async function statusesOnceLimited(gw: RunningGateway): Promise<number[]> {
+  let statuses: number[] = [];
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline) {
+    statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await request(gw.url).get('/api')).status);
+    if (statuses.includes(429)) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return statuses;
+}
+
 /** One command on a connection of its own, in Redis's wire format; resolves with the first reply line. */
 function redisCommand(port: number, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -123,15 +136,7 @@ describe('Redis outage (a test-owned redis-server)', () => {
     }
     redis = await startRedis(port);
     // The client reconnects by itself; the fresh server has no scripts and no counters.
-    let statuses: number[] = [];
-    const deadline = Date.now() + 5000;
-    while (Date.now() < deadline) {
-      statuses = [];
-      for (let i = 0; i < 3; i++) statuses.push((await request(gw.url).get('/api')).status);
-      if (statuses.includes(429)) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    expect(statuses).toContain(429);
+    expect(await statusesOnceLimited(gw)).toContain(429);
     expect(gw.logs().filter((l) => l.level === 'warn' && String(l.message).includes('rate-limit store')).length).toBeGreaterThanOrEqual(1);
   });
 
@@ -152,15 +157,7 @@ describe('Redis outage (a test-owned redis-server)', () => {
       redis.kill('SIGCONT');
     }
     // The held commands are answered and counting goes on: the limit of 2 is reached again.
-    let statuses: number[] = [];
-    const deadline = Date.now() + 5000;
-    while (Date.now() < deadline) {
-      statuses = [];
-      for (let i = 0; i < 3; i++) statuses.push((await request(gw.url).get('/api')).status);
-      if (statuses.includes(429)) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    expect(statuses).toContain(429);
+    expect(await statusesOnceLimited(gw)).toContain(429);
   });
 
   it('a client that leaves while Redis counts its request is not proxied, and nothing breaks', async () => {

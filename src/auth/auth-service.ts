@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { GatewayError } from '../errors/catalog';
 import type { Logger } from '../observability/logger';
 import type { UpstreamInstance, UpstreamService } from '../upstream/service';
+import { smallRequest } from '../upstream/undici';
 import { BoundedCache } from './bounded-cache';
 import { isRecord } from '../util/is-record';
 
@@ -126,7 +127,7 @@ export class AuthServiceValidator {
     try {
       let answer;
       try {
-        answer = await instance.pool.request({
+        answer = await smallRequest(instance.pool, {
           path: this.options.path,
           method: 'POST',
           headers: {
@@ -140,6 +141,7 @@ export class AuthServiceValidator {
           signal: AbortSignal.timeout(this.options.timeoutMs),
           headersTimeout: this.options.timeoutMs,
           bodyTimeout: this.options.timeoutMs,
+          maxBytes: MAX_ANSWER_BYTES,
         });
       } catch (err) {
         const code = String((err as { code?: unknown; cause?: { code?: unknown } })?.code ?? (err as { cause?: { code?: unknown } })?.cause?.code ?? '');
@@ -149,10 +151,11 @@ export class AuthServiceValidator {
         throw new Unavailable(`it could not be reached (${code || 'connection failed'})`, true);
       }
       const status = answer.statusCode;
-      const body = await this.readJson(answer.body).catch((err: unknown) => {
+      if (answer.truncated) {
         report(false, 'unreadable answer');
-        throw new Unavailable(`unreadable answer (${err instanceof Error ? err.message : String(err)})`);
-      });
+        throw new Unavailable(`unreadable answer (answer larger than ${MAX_ANSWER_BYTES} bytes)`);
+      }
+      const body = parseJson(answer.body);
       if (status >= 500) {
         report(false, `status ${status}`);
         throw new Unavailable(`it answered ${status}`);
@@ -175,25 +178,15 @@ export class AuthServiceValidator {
       instance.inFlight--;
     }
   }
+}
 
-  private async readJson(body: AsyncIterable<Buffer> & { destroy(err?: Error): unknown }): Promise<unknown> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of body) {
-      size += chunk.length;
-      if (size > MAX_ANSWER_BYTES) {
-        body.destroy();
-        throw new Error(`answer larger than ${MAX_ANSWER_BYTES} bytes`);
-      }
-      chunks.push(chunk);
-    }
-    const text = Buffer.concat(chunks).toString('utf8').trim();
-    if (text === '') return undefined;
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      // Only the status matters for a non-JSON answer.
-      return undefined;
-    }
+/** The answer as JSON; only the status matters for an empty or non-JSON answer. */
+function parseJson(body: Buffer): unknown {
+  const text = body.toString('utf8').trim();
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
   }
 }

@@ -1,4 +1,4 @@
-import { Agent, request } from 'undici';
+import { Agent, smallRequest } from './undici';
 import type { ServiceConfig } from '../config/types';
 import { parseDuration } from '../config/units';
 
@@ -87,13 +87,14 @@ export class HealthCheck {
     const timeout = setTimeout(() => this.abort?.abort(), this.timeoutMs);
     let failure: string | undefined;
     try {
-      const res = await request(this.origin + this.config.path, {
+      const res = await smallRequest(this.agent, {
+        origin: this.origin,
+        path: this.config.path,
         method: 'GET',
-        dispatcher: this.agent,
         signal: this.abort.signal,
         headers: { 'user-agent': 'tracseq-gateway-health' },
+        maxBytes: 0,
       });
-      await res.body.dump();
       if (!this.config.expectStatus.includes(res.statusCode)) failure = `status ${res.statusCode}`;
     } catch (err) {
       const e = err as { code?: string; cause?: { code?: string }; name?: string; message?: string };

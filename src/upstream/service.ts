@@ -1,4 +1,4 @@
-import { Agent, Pool } from 'undici';
+import { Agent, Pool } from './undici';
 import type { ServiceConfig } from '../config/types';
 import type { Logger } from '../observability/logger';
 import { Balancer, createBalancer } from './balancer';

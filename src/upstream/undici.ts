@@ -1,0 +1,90 @@
+import type { Agent as AgentClass, Dispatcher, Pool as PoolClass } from 'undici';
+
+/**
+ * undici's Pool and Agent, loaded from their own modules: the package's entry point also loads
+ * fetch, WebSocket, EventSource, caches and mocks, ~8 MiB of resident memory the gateway never
+ * uses. Both are used only through `dispatch`, the interface the rest of undici is built on.
+ */
+export const Pool = require('undici/lib/dispatcher/pool') as typeof PoolClass;
+export type Pool = PoolClass;
+export const Agent = require('undici/lib/dispatcher/agent') as typeof AgentClass;
+export type Agent = AgentClass;
+
+export interface SmallAnswer {
+  statusCode: number;
+  /** The body, up to `maxBytes`. */
+  body: Buffer;
+  /** The body was longer than `maxBytes`; the rest was read and dropped. */
+  truncated: boolean;
+}
+
+export interface SmallRequestOptions extends Dispatcher.DispatchOptions {
+  /** Body bytes kept at most; 0 to keep none (the body is still read, so the connection is reused). */
+  maxBytes: number;
+  /** Cancels the request; it fails with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** Collects one answer for `smallRequest`. */
+class SmallAnswerCollector implements Dispatcher.DispatchHandler {
+  private statusCode = 0;
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  private truncated = false;
+  private abortRequest: ((err?: Error) => void) | null = null;
+  private readonly onAbort = () => this.abortRequest?.(this.signal?.reason as Error);
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly signal: AbortSignal | undefined,
+    private readonly resolve: (answer: SmallAnswer) => void,
+    private readonly reject: (err: Error) => void,
+  ) {
+    signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    if (this.signal?.aborted) abort(this.signal.reason as Error);
+    else this.abortRequest = abort;
+  }
+
+  onHeaders(statusCode: number): boolean {
+    if (statusCode >= 200) this.statusCode = statusCode; // interim (1xx) answers are skipped
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.size + chunk.length > this.maxBytes) this.truncated = true;
+    else {
+      this.chunks.push(chunk);
+      this.size += chunk.length;
+    }
+    return true;
+  }
+
+  onComplete(): void {
+    this.signal?.removeEventListener('abort', this.onAbort);
+    this.resolve({ statusCode: this.statusCode, body: Buffer.concat(this.chunks, this.size), truncated: this.truncated });
+  }
+
+  onError(err: Error): void {
+    this.signal?.removeEventListener('abort', this.onAbort);
+    this.reject(err);
+  }
+}
+
+/**
+ * A request whose answer is small and wanted whole (health probes, token validation): the status
+ * and up to `maxBytes` of the body. Fails with undici's error (its `code` says what happened) or
+ * with the signal's reason.
+ */
+export function smallRequest(dispatcher: Dispatcher, options: SmallRequestOptions): Promise<SmallAnswer> {
+  const { maxBytes, signal, ...dispatchOptions } = options;
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
+    dispatcher.dispatch(dispatchOptions, new SmallAnswerCollector(maxBytes, signal, resolve, reject));
+  });
+}

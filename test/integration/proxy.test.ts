@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { request as httpRequest, IncomingMessage, ServerResponse } from 'node:http';
-import { connect } from 'node:net';
+import { AddressInfo, connect, createServer as createTcpServer } from 'node:net';
 import request from 'supertest';
 import { configFrom, RunningGateway, startGateway } from '../helpers/gateway';
 import { rawRequest, waitFor } from '../helpers/http';
@@ -290,6 +290,32 @@ describe('failures map to statuses', () => {
     client.destroy();
     await waitFor(() => upstreamClosed, 3000, 'upstream close');
     expect(upstreamClosed).toBe(true);
+  });
+
+  it('502 for an upstream answer with a control character in a header value, and the gateway goes on', async () => {
+    // A raw TCP upstream: node's own server would refuse to send such a header.
+    const raw = createTcpServer((socket) => {
+      socket.on('data', () => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Bad: a\x01b\r\n\r\nok'));
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+    const bad = await startGateway(
+      configFrom(`version: 1
+services:
+  raw: { instances: ["http://127.0.0.1:${(raw.address() as AddressInfo).port}"], healthCheck: { enabled: false } }
+routes:
+  - { name: raw, path: /raw, service: raw }
+`),
+    );
+    try {
+      const res = await request(bad.url).get('/raw');
+      expect(res.status).toBe(502);
+      expect(res.body.requestId).toBe(res.headers['x-request-id']);
+      expect((await request(bad.url).get('/health')).status).toBe(200);
+    } finally {
+      await bad.stop();
+      await new Promise<void>((resolve) => raw.close(() => resolve()));
+    }
   });
 
   it('an upstream dying mid-response closes the client connection', async () => {

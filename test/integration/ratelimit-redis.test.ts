@@ -151,7 +151,7 @@ describe('Redis outage (a test-owned redis-server)', () => {
       for (let i = 0; i < 3; i++) {
         const started = Date.now();
         expect((await request(gw.url).get('/api')).status).toBe(200);
-        expect(Date.now() - started).toBeLessThan(400); // the 250 ms deadline, plus scheduling
+        expect(Date.now() - started).toBeLessThan(250); // the store gives Redis 150 ms; 250 ms is the documented bound
       }
     } finally {
       redis.kill('SIGCONT');

@@ -351,15 +351,14 @@ async function heldConnections(gw, opts) {
 /** One upload through `system` (gateway-plain, or bare-undici for comparison) to `url`, sampling its RSS. */
 async function upload(system, name, url, opts) {
   const client = path.join(BENCH, 'clients', 'upload-client.js');
-  const gw = system;
-  const before = procs.rssKiB(gw.pid);
+  const before = procs.rssKiB(system.pid);
   log();
   log(`${opts.uploadMb} MiB upload streamed through ${name} to the upstream, which discards it (bench/clients/upload-client.js)`);
   const proc = procs.start('upload-client', process.execPath, [client, url, String(opts.uploadMb)]);
   let peak = before;
   const deadline = Date.now() + 150_000;
   while (!proc.exited && Date.now() < deadline) {
-    peak = Math.max(peak, procs.rssKiB(gw.pid) ?? 0);
+    peak = Math.max(peak, procs.rssKiB(system.pid) ?? 0);
     await procs.sleep(20);
   }
   if (!proc.exited) {
@@ -368,7 +367,7 @@ async function upload(system, name, url, opts) {
   }
   const m = JSON.parse(proc.stdout.trim().split('\n').pop() || '{}');
   await procs.sleep(500);
-  const after = procs.rssKiB(gw.pid);
+  const after = procs.rssKiB(system.pid);
   const expected = Math.round(opts.uploadMb * 1024 * 1024);
   const out = { megabytes: opts.uploadMb, status: m.status, sent: m.sent, received: m.received, complete: m.received === expected, ms: m.ms, rssBeforeKiB: before, rssPeakKiB: peak, rssAfterKiB: after };
   log(`  status ${m.status}, upstream received ${int(m.received)} of ${int(expected)} bytes in ${m.ms} ms${m.error ? ` (${m.error})` : ''}${m.body ? ` ${m.body}` : ''}`);

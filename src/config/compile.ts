@@ -3,7 +3,7 @@ import { parseDuration, parseSize } from './units';
 import { composeChain } from '../pipeline/chain';
 import { STAGES, UPGRADE_GUARDS } from '../pipeline';
 import type { CompiledRoute, GatewayDeps, Handler, HeaderList, RequestFailure, RequestGuard, RuntimeDeps, StageDeps } from '../pipeline/types';
-import { droppedRequestHeaders } from '../pipeline/proxy-headers';
+import { droppedRequestHeaders, droppedResponseHeaders } from '../pipeline/proxy-headers';
 import { securityHeaderList } from '../pipeline/security-headers';
 import { identityHeaderNames } from '../auth/identity';
 import { failRequest } from '../errors/fail-request';
@@ -89,6 +89,7 @@ function build(config: GatewayConfig, deps: GatewayDeps): CompiledGateway {
       ...headerRules(rc),
       upgradeGuards: [],
       metrics: new RouteMetrics(deps.metrics, service.name, rc.name),
+      droppedResponseHeaders: droppedResponseHeaders(),
       responseHeaderEdits: [],
       handle: () => undefined,
     };

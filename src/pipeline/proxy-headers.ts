@@ -1,5 +1,5 @@
 import type { OutgoingHttpHeaders } from 'node:http';
-import type { GatewayRequest } from './types';
+import type { GatewayRequest, HeaderList } from './types';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) never cross the gateway, in either direction. */
 const HOP_BY_HOP = new Set([
@@ -68,18 +68,33 @@ export function upstreamRequestHeaders(req: GatewayRequest, trustedPeer: boolean
   return out;
 }
 
+/** The response headers no route passes on: the hop-by-hop ones. Stages add to a route's copy. */
+export function droppedResponseHeaders(): Set<string> {
+  return new Set(HOP_BY_HOP);
+}
+
 /**
- * The upstream's response headers as undici hands them to a dispatch handler (name, value, name,
- * value, ... as bytes), minus hop-by-hop ones, ready for `res.writeHead`. A repeated name (such
- * as Set-Cookie) becomes an array, so each value is written on its own line.
+ * A response header name as undici hands it to a dispatch handler, lowercased. Well-known names
+ * come from undici's own table of interned strings, with no string built per header.
  */
-export function clientResponseHeaders(raw: readonly (Buffer | string)[]): OutgoingHttpHeaders {
+const headerName = require('undici/lib/core/util').bufferToLowerCasedHeaderName as (name: Buffer) => string;
+
+function nameOf(raw: Buffer | string): string {
+  return typeof raw === 'string' ? raw.toLowerCase() : headerName(raw);
+}
+
+/**
+ * The upstream's response headers (name, value, name, value, ... as bytes) minus `dropped` and
+ * those its Connection header names, as an object for header edits. A repeated name (such as
+ * Set-Cookie) becomes an array, so each value is written on its own line.
+ */
+export function clientResponseHeaders(raw: readonly (Buffer | string)[], dropped: ReadonlySet<string>): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   let connection: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i].toString('latin1').toLowerCase();
+    const name = nameOf(raw[i]);
     const value = raw[i + 1].toString('latin1');
-    if (HOP_BY_HOP.has(name)) {
+    if (dropped.has(name)) {
       if (name === 'connection') connection = value;
       continue;
     }
@@ -90,5 +105,42 @@ export function clientResponseHeaders(raw: readonly (Buffer | string)[]): Outgoi
   }
   const extra = connectionTokens(connection);
   if (extra) for (const name of extra) delete out[name];
+  return out;
+}
+
+/**
+ * The client response head as node's flat list (name, value, name, value, ...), for a route whose
+ * answers no header edit changes: the upstream's headers minus `dropped` and those its Connection
+ * header names, then the gateway's own headers (`own`, then the request id), each unless the
+ * upstream sent that name itself. No object is built per answer: that and node walking its keys
+ * cost three times as much as this list.
+ */
+export function clientResponseHead(
+  raw: readonly (Buffer | string)[],
+  dropped: ReadonlySet<string>,
+  own: HeaderList,
+  ownNames: ReadonlySet<string>,
+  requestId: string,
+): string[] {
+  const out: string[] = [];
+  let connection: string | undefined;
+  let sentByUpstream: string[] | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = nameOf(raw[i]);
+    if (dropped.has(name)) {
+      if (name === 'connection') connection = raw[i + 1].toString('latin1');
+      continue;
+    }
+    if (ownNames.has(name)) (sentByUpstream ??= []).push(name);
+    out.push(name, raw[i + 1].toString('latin1'));
+  }
+  const extra = connectionTokens(connection);
+  if (extra) {
+    for (let i = out.length - 2; i >= 0; i -= 2) if (extra.has(out[i])) out.splice(i, 2);
+  }
+  for (let i = 0; i < own.length; i++) {
+    if (sentByUpstream === undefined || !sentByUpstream.includes(own[i][0])) out.push(own[i][0], own[i][1]);
+  }
+  if (sentByUpstream === undefined || !sentByUpstream.includes('x-request-id')) out.push('x-request-id', requestId);
   return out;
 }

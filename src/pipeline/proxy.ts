@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { GatewayError } from '../errors/catalog';
@@ -8,8 +8,10 @@ import { RetryBudget } from '../upstream/retry-budget';
 import type { UpstreamInstance, UpstreamService } from '../upstream/service';
 import { BodyLimit } from './body-limit';
 import { readBody } from './read-body';
-import { clientResponseHeaders, upstreamRequestHeaders } from './proxy-headers';
-import type { GatewayRequest, Handler, Next, ResponseHeaderEdit, StageFactory } from './types';
+import { clientResponseHead, clientResponseHeaders, upstreamRequestHeaders } from './proxy-headers';
+import type { GatewayRequest, Handler, HeaderList, Next, ResponseHeaderEdit, StageFactory } from './types';
+
+const NO_HEADERS: HeaderList = [];
 
 /** Bodies up to this size are held in memory when the request may be retried, so they can be re-sent. */
 export const REPLAY_BUFFER_LIMIT = 64 * 1024;
@@ -54,11 +56,15 @@ class RouteProxy {
   readonly attempts: number;
   private readonly retriesCounter;
   private readonly upstreamTimers;
+  /** The names in the last answer-headers list seen (one list per compiled config) and the request id's. */
+  private ownList: HeaderList = [];
+  private ownNames: ReadonlySet<string> = new Set(['x-request-id']);
 
   constructor(
     readonly service: UpstreamService,
     readonly timeoutMs: number,
     readonly edits: readonly ResponseHeaderEdit[],
+    readonly droppedResponseHeaders: ReadonlySet<string>,
     retry: { methods: readonly string[]; on: readonly number[]; attempts: number; budget: ConstructorParameters<typeof RetryBudget>[0] },
     metrics: GatewayMetrics,
     now: () => number,
@@ -69,6 +75,24 @@ class RouteProxy {
     this.budget = retry.attempts > 1 ? new RetryBudget(retry.budget, now) : undefined;
     this.retriesCounter = metrics.retries.labels({ service: service.name });
     this.upstreamTimers = new Map(service.instances.map((i) => [i, metrics.upstreamDuration.labels({ service: service.name, instance: i.url })]));
+  }
+
+  /** The client response head for an upstream answer: the gateway's own headers join the upstream's. */
+  responseHead(rawHeaders: Buffer[], req: GatewayRequest): string[] | OutgoingHttpHeaders {
+    const own = req.answerHeaders ?? NO_HEADERS;
+    if (this.edits.length === 0) {
+      if (own !== this.ownList) {
+        this.ownList = own;
+        this.ownNames = new Set([...own.map(([name]) => name), 'x-request-id']);
+      }
+      return clientResponseHead(rawHeaders, this.droppedResponseHeaders, own, this.ownNames, req.id);
+    }
+    const headers = clientResponseHeaders(rawHeaders, this.droppedResponseHeaders);
+    for (let i = 0; i < this.edits.length; i++) this.edits[i](headers, req);
+    // The upstream's or a transform's value of the same name wins over the gateway's own.
+    for (let i = 0; i < own.length; i++) if (headers[own[i][0]] === undefined) headers[own[i][0]] = own[i][1];
+    if (headers['x-request-id'] === undefined) headers['x-request-id'] = req.id;
+    return headers;
   }
 
   timeUpstream(instance: UpstreamInstance, seconds: number): void {
@@ -207,17 +231,8 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
       if (route.retry(this)) return true;
       this.phase = WAITING;
     }
-    const headers = clientResponseHeaders(rawHeaders);
-    const edits = route.edits;
-    for (let i = 0; i < edits.length; i++) edits[i](headers, req);
-    // The gateway's own headers go in the same object (the upstream's or a transform's value of the
-    // same name wins, as it always has): with nothing set before, node writes the head in one pass.
-    const own = req.answerHeaders;
-    if (own !== undefined) {
-      for (let i = 0; i < own.length; i++) if (headers[own[i][0]] === undefined) headers[own[i][0]] = own[i][1];
-    }
-    if (headers['x-request-id'] === undefined) headers['x-request-id'] = req.id;
-    res.writeHead(statusCode, headers);
+    // The gateway's own headers go in the same head: with nothing set before, node writes it in one pass.
+    res.writeHead(statusCode, route.responseHead(rawHeaders, req));
     this.phase = RELAYING;
     this.resumeUpstream = resume;
     return true;
@@ -275,7 +290,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
  */
 export const createProxyStage: StageFactory = (route, _config, deps) => {
   const { prefix, rewrite, timeoutMs, maxBodyBytes, service } = route;
-  const proxy = new RouteProxy(service, timeoutMs, route.responseHeaderEdits, route.config.retry, deps.metrics, deps.now);
+  const proxy = new RouteProxy(service, timeoutMs, route.responseHeaderEdits, route.droppedResponseHeaders, route.config.retry, deps.metrics, deps.now);
 
   return function proxyStage(req: GatewayRequest, res: ServerResponse, next) {
     const first = req.upstream;

@@ -1,6 +1,6 @@
 import helmet, { HelmetOptions } from 'helmet';
 import type { GatewayConfig } from '../config/types';
-import type { Handler, HeaderList, ResponseHeaderEdit, StageFactory } from './types';
+import type { Handler, HeaderList, StageFactory } from './types';
 
 /** Upstream headers that advertise software and versions to attackers; never passed on. */
 const REVEALING = ['server', 'x-powered-by'];
@@ -31,11 +31,6 @@ export function securityHeaderList(config: GatewayConfig): HeaderList {
   return recorded;
 }
 
-/** Removes the upstream's software banners; registered once per route. */
-const dropRevealing: ResponseHeaderEdit = function dropRevealingHeaders(headers) {
-  for (const name of REVEALING) delete headers[name];
-};
-
 /**
  * helmet's headers on the route's answers, whether the upstream's or the gateway's own errors from
  * any later stage, and the upstream's Server / X-Powered-By dropped. The stage only names the list
@@ -46,7 +41,7 @@ const dropRevealing: ResponseHeaderEdit = function dropRevealingHeaders(headers)
 export const createSecurityHeadersStage: StageFactory = (route, config, deps) => {
   const list = deps.shared('security-headers', () => securityHeaderList(config));
   if (list.length === 0) return null;
-  route.responseHeaderEdits.push(dropRevealing);
+  for (const name of REVEALING) route.droppedResponseHeaders.add(name);
   return function securityHeaders(req, _res, next) {
     req.answerHeaders = list;
     next();

@@ -7,6 +7,7 @@ import type { ClientIpResolver } from '../net/client-ip';
 import type { Resources } from '../reload/resources';
 import type { GatewayMetrics } from '../observability/metrics';
 import type { LineWriter } from '../observability/logger';
+import type { CompiledGateway } from '../config/compile';
 import type { RouteMetrics } from '../observability/route-metrics';
 
 /**
@@ -23,6 +24,8 @@ export interface RequestUser {
 }
 
 export interface GatewayRequest extends IncomingMessage {
+  /** The compiled config serving this request (a reload does not change it mid-request). */
+  gateway: CompiledGateway;
   id: string;
   trace: TraceContext;
   clientIp: string;
@@ -121,13 +124,18 @@ export interface CompiledRoute {
   readonly strippedRequestHeaders: readonly string[];
   /** Every request header not copied upstream as sent (hop-by-hop, set by the gateway, stripped). */
   readonly droppedRequestHeaders: ReadonlySet<string>;
+  /**
+   * Upstream response headers never passed on to the client: the hop-by-hop ones, and those stage
+   * factories add (the security headers stage drops software banners).
+   */
+  readonly droppedResponseHeaders: Set<string>;
   /** Stage checks that also run for WebSocket upgrades on this route, in chain order. */
   upgradeGuards: readonly RequestGuard[];
   /** This route's request counter and duration series, resolved once. */
   readonly metrics: RouteMetrics;
   /**
-   * Edits of proxied response headers (security headers, response transforms), registered by stage
-   * factories when the chain is built; the proxy applies them in order to each upstream response.
+   * Edits of proxied response headers (response transforms), registered by stage factories when
+   * the chain is built; the proxy applies them in order to each upstream response.
    */
   readonly responseHeaderEdits: ResponseHeaderEdit[];
   /** The compiled stage chain; runs on the raw req/res. */

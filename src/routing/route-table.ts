@@ -8,8 +8,12 @@ export type Match =
 
 const NONE: Match = { kind: 'none' };
 
+/** The characters every refused path holds at least one of. */
+const SUSPECT = /[.%\\\0]/;
+
 /** '.' and '..' segments, raw or percent-encoded, and backslashes some servers treat as '/'. */
 function dotSegmentProblem(path: string): string | undefined {
+  if (!SUSPECT.test(path)) return undefined;
   let decoded = path;
   if (path.includes('%')) {
     try {
@@ -46,8 +50,14 @@ export function hostOfHeader(header: string | undefined): string {
  */
 export class RouteTable {
   private readonly byPrefix = new Map<string, CompiledRoute[]>();
+  /** Each route's match, made once: a lookup allocates nothing on the way to a route. */
+  private readonly matches = new Map<CompiledRoute, Match>();
+  /** Whether any route names a host; if none does, the Host header is never read. */
+  private readonly byHost: boolean;
 
   constructor(readonly routes: readonly CompiledRoute[]) {
+    for (const route of routes) this.matches.set(route, { kind: 'route', route });
+    this.byHost = routes.some((r) => r.host !== '');
     for (const route of routes) {
       const group = this.byPrefix.get(route.prefix) ?? [];
       group.push(route);
@@ -68,21 +78,27 @@ export class RouteTable {
     const path = RouteTable.pathOf(url);
     const problem = dotSegmentProblem(path);
     if (problem) return { kind: 'bad-path', reason: problem };
-    const host = hostOfHeader(hostHeader);
+    const host = this.byHost ? hostOfHeader(hostHeader) : '';
     let candidate = path;
     while (candidate.length > 0) {
       const group = this.byPrefix.get(candidate);
       if (group) {
-        const forHost = group.filter((r) => hostMatches(r.host, host));
-        if (forHost.length) {
-          for (const route of forHost) if (route.methods.has(method)) return { kind: 'route', route };
-          const allow = new Set<string>();
-          for (const route of forHost) for (const m of route.methods) allow.add(m);
-          return { kind: 'method-not-allowed', allow: [...allow].join(', ') };
+        let hostMatched = false;
+        for (const route of group) {
+          if (!hostMatches(route.host, host)) continue;
+          hostMatched = true;
+          if (route.methods.has(method)) return this.matches.get(route)!;
         }
+        if (hostMatched) return this.methodNotAllowed(group, host);
       }
       candidate = candidate.slice(0, candidate.lastIndexOf('/'));
     }
     return NONE;
+  }
+
+  private methodNotAllowed(group: readonly CompiledRoute[], host: string): Match {
+    const allow = new Set<string>();
+    for (const route of group) if (hostMatches(route.host, host)) for (const m of route.methods) allow.add(m);
+    return { kind: 'method-not-allowed', allow: [...allow].join(', ') };
   }
 }

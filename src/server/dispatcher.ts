@@ -33,6 +33,17 @@ function setSecurityHeaders(res: ServerResponse, gw: CompiledGateway, url: strin
  * route claims go to the management app.
  */
 export function createDispatcher(state: DispatchState) {
+  /**
+   * The one close listener of a proxied request, shared by all of them: in-flight count,
+   * cancelling the upstream request of a client that left, metrics and access line.
+   */
+  function proxiedClose(this: ServerResponse): void {
+    const req = this.req as GatewayRequest;
+    state.inFlight--;
+    if (!this.writableFinished) req.exchange?.clientGone();
+    recordFinished(req, this, req.gateway);
+  }
+
   return function dispatch(raw: IncomingMessage, res: ServerResponse): void {
     const gw = state.current();
     const req = initRequest(raw, gw);
@@ -42,28 +53,28 @@ export function createDispatcher(state: DispatchState) {
     if (match.kind !== 'route') {
       // A route's answers get the request id where they are written (proxy, error exit, CORS preflight).
       res.setHeader('x-request-id', req.id);
-      res.once('close', () => recordFinished(req, res, gw));
+      res.on('close', unroutedClose);
       answerWithoutRoute(req, res, gw, match, state);
       return;
     }
     req.gatewayRoute = match.route;
     const limit = gw.config.gateway.maxConcurrentRequests;
     if (state.inFlight >= limit) {
-      res.once('close', () => recordFinished(req, res, gw));
+      res.on('close', unroutedClose);
       setSecurityHeaders(res, gw, '');
       gw.fail(req, res, new GatewayError('GW_OVERLOADED', `More than ${limit} requests are in flight; retry shortly`, { 'retry-after': '1' }));
       return;
     }
     state.inFlight++;
-    // The one close listener of a proxied request: in-flight count, cancelling the upstream
-    // request of a client that left, metrics and access line.
-    res.once('close', () => {
-      state.inFlight--;
-      if (!res.writableFinished) req.exchange?.clientGone();
-      recordFinished(req, res, gw);
-    });
+    res.on('close', proxiedClose);
     match.route.handle(req, res, gw.fail);
   };
+}
+
+/** The close listener of a request no route chain answers: metrics and access line. */
+function unroutedClose(this: ServerResponse): void {
+  const req = this.req as GatewayRequest;
+  recordFinished(req, this, req.gateway);
 }
 
 /** 405, 400 for a refused path, or the management app (which also answers 404). */

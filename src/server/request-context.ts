@@ -9,6 +9,7 @@ import { requestIdFrom, traceContextFrom } from '../observability/request-id';
  */
 export function initRequest(raw: IncomingMessage, gw: CompiledGateway): GatewayRequest {
   const req = raw as GatewayRequest;
+  req.gateway = gw;
   req.id = requestIdFrom(raw.headers['x-request-id']);
   req.trace = traceContextFrom(raw.headers.traceparent);
   req.clientIp = gw.deps.clientIp.resolve(raw.socket.remoteAddress, raw.headers['x-forwarded-for']);

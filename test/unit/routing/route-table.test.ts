@@ -71,8 +71,36 @@ describe('route matching', () => {
     ['absolute-form target', 'GET', 'http://evil/samples', undefined, '400'],
     ['dots inside a segment are fine', 'GET', '/samples/file..txt', undefined, 'samples'],
     ['dot-dot in the query is not a path segment', 'GET', '/samples/list?next=../x', undefined, 'samples'],
+    ['encoded NUL byte', 'GET', '/samples/a%00b', undefined, '400'],
   ])('%s: %s %s', (_name, method, url, host, expected) => {
     expect(lookup(method, url, host)).toBe(expected);
+  });
+});
+
+describe('route matching when no route names a host', () => {
+  let plain: CompiledGateway;
+  beforeAll(() => {
+    plain = compileGateway(
+      configFrom(`
+version: 1
+services:
+  a: { instances: ["http://127.0.0.1:1"] }
+routes:
+  - { name: samples, path: /samples, service: a, methods: [GET] }
+`),
+      runtimeDeps(silentLogger()),
+    );
+  });
+  afterAll(() => plain.close());
+
+  it.each([undefined, 'lab.example.org', 'LAB.example.org:8000', '[::1]:8000'])('any Host header (%s) reaches the route', (host) => {
+    const m = plain.table.match('GET', host, '/samples/1');
+    expect(m.kind === 'route' && m.route.name).toBe('samples');
+  });
+
+  it('gives the same match object to every request of a route, and a fresh 405 per request', () => {
+    expect(plain.table.match('GET', undefined, '/samples/1')).toBe(plain.table.match('GET', 'x', '/samples/2'));
+    expect(plain.table.match('POST', undefined, '/samples')).toEqual({ kind: 'method-not-allowed', allow: 'GET' });
   });
 });
 

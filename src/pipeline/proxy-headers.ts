@@ -84,36 +84,49 @@ function nameOf(raw: Buffer | string): string {
 }
 
 /**
- * The upstream's response headers (name, value, name, value, ... as bytes) minus `dropped` and
- * those its Connection header names, as an object for header edits. A repeated name (such as
- * Set-Cookie) becomes an array, so each value is written on its own line.
+ * The upstream's response headers (name, value, name, value, ... as bytes) as a flat list of
+ * strings, minus `dropped` and the names its Connection header lists.
  */
-export function clientResponseHeaders(raw: readonly (Buffer | string)[], dropped: ReadonlySet<string>): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {};
+function relayedHeaders(raw: readonly (Buffer | string)[], dropped: ReadonlySet<string>): string[] {
+  const out: string[] = [];
   let connection: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = nameOf(raw[i]);
-    const value = raw[i + 1].toString('latin1');
     if (dropped.has(name)) {
-      if (name === 'connection') connection = value;
+      if (name === 'connection') connection = raw[i + 1].toString('latin1');
       continue;
     }
-    const prior = out[name];
-    if (prior === undefined) out[name] = value;
-    else if (Array.isArray(prior)) prior.push(value);
-    else out[name] = [String(prior), value];
+    out.push(name, raw[i + 1].toString('latin1'));
   }
   const extra = connectionTokens(connection);
-  if (extra) for (const name of extra) delete out[name];
+  if (extra) {
+    for (let i = out.length - 2; i >= 0; i -= 2) if (extra.has(out[i])) out.splice(i, 2);
+  }
+  return out;
+}
+
+/**
+ * The upstream's relayed response headers as an object, for header edits. A repeated name (such
+ * as Set-Cookie) becomes an array, so each value is written on its own line.
+ */
+export function clientResponseHeaders(raw: readonly (Buffer | string)[], dropped: ReadonlySet<string>): OutgoingHttpHeaders {
+  const list = relayedHeaders(raw, dropped);
+  const out: OutgoingHttpHeaders = {};
+  for (let i = 0; i < list.length; i += 2) {
+    const name = list[i];
+    const prior = out[name];
+    if (prior === undefined) out[name] = list[i + 1];
+    else if (Array.isArray(prior)) prior.push(list[i + 1]);
+    else out[name] = [String(prior), list[i + 1]];
+  }
   return out;
 }
 
 /**
  * The client response head as node's flat list (name, value, name, value, ...), for a route whose
- * answers no header edit changes: the upstream's headers minus `dropped` and those its Connection
- * header names, then the gateway's own headers (`own`, then the request id), each unless the
- * upstream sent that name itself. No object is built per answer: that and node walking its keys
- * cost three times as much as this list.
+ * answers no header edit changes: the upstream's relayed headers, then the gateway's own (`own`,
+ * then the request id), each unless the upstream sent that name itself. No object is built per
+ * answer: that and node walking its keys cost three times as much as this list.
  */
 export function clientResponseHead(
   raw: readonly (Buffer | string)[],
@@ -122,22 +135,9 @@ export function clientResponseHead(
   ownNames: ReadonlySet<string>,
   requestId: string,
 ): string[] {
-  const out: string[] = [];
-  let connection: string | undefined;
+  const out = relayedHeaders(raw, dropped);
   let sentByUpstream: string[] | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = nameOf(raw[i]);
-    if (dropped.has(name)) {
-      if (name === 'connection') connection = raw[i + 1].toString('latin1');
-      continue;
-    }
-    if (ownNames.has(name)) (sentByUpstream ??= []).push(name);
-    out.push(name, raw[i + 1].toString('latin1'));
-  }
-  const extra = connectionTokens(connection);
-  if (extra) {
-    for (let i = out.length - 2; i >= 0; i -= 2) if (extra.has(out[i])) out.splice(i, 2);
-  }
+  for (let i = 0; i < out.length; i += 2) if (ownNames.has(out[i])) (sentByUpstream ??= []).push(out[i]);
   for (let i = 0; i < own.length; i++) {
     if (sentByUpstream === undefined || !sentByUpstream.includes(own[i][0])) out.push(own[i][0], own[i][1]);
   }

@@ -15,7 +15,8 @@ export interface DispatchState {
 }
 
 /**
- * helmet's headers on answers no route chain produces. /docs is left without the
+ * helmet's headers on the management app's answers (the gateway's own error answers get them
+ * through the error exit, from `req.answerHeaders`). /docs is left without the
  * Content-Security-Policy: its page loads scripts and styles the strict default policy would block.
  */
 function setSecurityHeaders(res: ServerResponse, gw: CompiledGateway, url: string): void {
@@ -53,15 +54,15 @@ export function createDispatcher(state: DispatchState) {
     if (match.kind !== 'route') {
       // A route's answers get the request id where they are written (proxy, error exit, CORS preflight).
       res.setHeader('x-request-id', req.id);
-      res.on('close', unroutedClose);
+      res.on('close', recordOnClose);
       answerWithoutRoute(req, res, gw, match, state);
       return;
     }
     req.gatewayRoute = match.route;
     const limit = gw.config.gateway.maxConcurrentRequests;
     if (state.inFlight >= limit) {
-      res.on('close', unroutedClose);
-      setSecurityHeaders(res, gw, '');
+      res.on('close', recordOnClose);
+      req.answerHeaders = gw.securityHeaders;
       gw.fail(req, res, new GatewayError('GW_OVERLOADED', `More than ${limit} requests are in flight; retry shortly`, { 'retry-after': '1' }));
       return;
     }
@@ -72,7 +73,7 @@ export function createDispatcher(state: DispatchState) {
 }
 
 /** The close listener of a request no route chain answers: metrics and access line. */
-function unroutedClose(this: ServerResponse): void {
+function recordOnClose(this: ServerResponse): void {
   const req = this.req as GatewayRequest;
   recordFinished(req, this, req.gateway);
 }
@@ -81,11 +82,11 @@ function unroutedClose(this: ServerResponse): void {
 function answerWithoutRoute(req: GatewayRequest, res: ServerResponse, gw: CompiledGateway, match: Exclude<Match, { kind: 'route' }>, state: DispatchState): void {
   switch (match.kind) {
     case 'method-not-allowed':
-      setSecurityHeaders(res, gw, '');
+      req.answerHeaders = gw.securityHeaders;
       gw.fail(req, res, new GatewayError('GW_METHOD_NOT_ALLOWED', `${req.method} is not allowed here; allowed: ${match.allow}`, { allow: match.allow }));
       return;
     case 'bad-path':
-      setSecurityHeaders(res, gw, '');
+      req.answerHeaders = gw.securityHeaders;
       gw.fail(req, res, new GatewayError('GW_BAD_PATH', `Refused: ${match.reason}`));
       return;
     default:

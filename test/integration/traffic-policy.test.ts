@@ -156,6 +156,17 @@ describe('security headers', () => {
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.headers['referrer-policy']).toBe('no-referrer');
   });
+
+  it.each([
+    ['POST', '/ro', 405],
+    ['GET', '/api/%2e%2e/x', 400],
+  ])('are on the gateway own error answers (%s %s)', async (method, path, status) => {
+    const gw = await gateway(`routes:\n  - { name: api, path: /api, service: echo }\n  - { name: ro, path: /ro, service: echo, methods: [GET] }\n`);
+    const res = await request(gw.url)[method === 'POST' ? 'post' : 'get'](path).expect(status);
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['content-security-policy']).toContain("default-src 'self'");
+    expect(res.headers['x-request-id']).toBe(res.body.requestId);
+  });
 });
 
 describe('transforms', () => {

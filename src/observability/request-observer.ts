@@ -3,7 +3,7 @@ import type { CompiledGateway } from '../config/compile';
 import type { GatewayRequest } from '../pipeline/types';
 import { isManagementPath } from '../routing/management-paths';
 import { RouteTable } from '../routing/route-table';
-import { accessLine } from './access-log';
+import { writeAccessLine } from './access-log';
 import { UNMATCHED } from './metrics';
 
 /**
@@ -24,7 +24,7 @@ export function recordFinished(req: GatewayRequest, res: ServerResponse, gw: Com
       metrics.requests.inc({ method: req.method ?? 'GET', service: 'none', route: UNMATCHED, status: String(status) });
       metrics.requestDuration.observe({ service: 'none', route: UNMATCHED }, seconds);
     }
-    if (gw.logRequests) accessLog.write(accessLine(req, status));
+    if (gw.logRequests) writeAccessLine(accessLog, req, status);
   } catch (err) {
     // Observing a request must never take the process down.
     logger.error('recording a finished request failed', { requestId: req.id, error: String(err) });

@@ -1,4 +1,5 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Logger } from '../observability/logger';
 import type { RouteConfig, GatewayConfig } from '../config/types';
 import type { TraceContext } from '../observability/request-id';
@@ -29,6 +30,8 @@ export interface GatewayRequest extends IncomingMessage {
   id: string;
   trace: TraceContext;
   clientIp: string;
+  /** The client connection, kept: node clears `req.socket` before some requests close (bodies it consumed). */
+  clientSocket: Socket;
   startedAt: number;
   /** Named apart from Express's own `req.route`, which the management app overwrites. */
   gatewayRoute: CompiledRoute | undefined;
@@ -46,9 +49,6 @@ export interface GatewayRequest extends IncomingMessage {
    * a setHeader per header per request was a measurable cost.
    */
   answerHeaders: HeaderList | undefined;
-  /** The client connection's byte counts when this request started (for the access line). */
-  bytesReadAtStart: number;
-  bytesWrittenAtStart: number;
   /** The upstream request in progress, told when the client leaves so that it is cancelled. */
   exchange: { clientGone(): void } | undefined;
 }

@@ -13,6 +13,7 @@ export function initRequest(raw: IncomingMessage, gw: CompiledGateway): GatewayR
   req.id = requestIdFrom(raw.headers['x-request-id']);
   req.trace = traceContextFrom(raw.headers.traceparent);
   req.clientIp = gw.deps.clientIp.resolve(raw.socket.remoteAddress, raw.headers['x-forwarded-for']);
+  req.clientSocket = raw.socket;
   req.startedAt = performance.now();
   req.gatewayRoute = undefined;
   req.upstream = undefined;
@@ -22,7 +23,5 @@ export function initRequest(raw: IncomingMessage, gw: CompiledGateway): GatewayR
   req.rateLimit = undefined;
   req.exchange = undefined;
   req.answerHeaders = undefined;
-  req.bytesReadAtStart = gw.logRequests ? raw.socket.bytesRead : 0;
-  req.bytesWrittenAtStart = gw.logRequests ? raw.socket.bytesWritten : 0;
   return req;
 }

@@ -374,4 +374,36 @@ describe('access log', () => {
     expect(line.timestamp).toEqual(expect.any(String));
     expect(line.traceId).toMatch(/^[0-9a-f]{32}$/);
   });
+  it('counts each request\'s own bytes on a keep-alive connection, and logs requests with a body', async () => {
+    const socket = connect(gw.port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    let received = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => (received = Buffer.concat([received, chunk])));
+    /** Sends one request and waits for its whole answer (Content-Length or chunked): both sizes in bytes. */
+    const exchange = async (text: string): Promise<{ sent: number; answer: number }> => {
+      received = Buffer.alloc(0);
+      socket.write(text);
+      let answer = 0;
+      await waitFor(() => {
+        const end = received.indexOf('\r\n\r\n');
+        if (end === -1) return false;
+        const head = received.subarray(0, end).toString('latin1');
+        const length = /content-length: (\d+)/i.exec(head)?.[1];
+        if (length !== undefined) answer = end + 4 + Number(length);
+        else if (received.subarray(-5).toString('latin1') === '0\r\n\r\n') answer = received.length;
+        else return false;
+        return received.length >= answer;
+      }, 2000, 'the answer');
+      return { sent: Buffer.byteLength(text), answer };
+    };
+    const body = 'x'.repeat(1234);
+    const post = await exchange(`POST /api/logged-post HTTP/1.1\r\nHost: t\r\nX-Request-Id: bytes-1\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    const get = await exchange('GET /api/logged-get HTTP/1.1\r\nHost: t\r\nX-Request-Id: bytes-2\r\n\r\n');
+    socket.destroy();
+    await waitFor(() => gw.logs().filter((l) => l.requestId === 'bytes-1' || l.requestId === 'bytes-2').length === 2, 2000, 'both access lines');
+    const first = gw.logs().find((l) => l.requestId === 'bytes-1')!;
+    const second = gw.logs().find((l) => l.requestId === 'bytes-2')!;
+    expect(first).toMatchObject({ method: 'POST', status: 200, bytesIn: post.sent, bytesOut: post.answer });
+    expect(second).toMatchObject({ method: 'GET', status: 200, bytesIn: get.sent, bytesOut: get.answer });
+  });
 });

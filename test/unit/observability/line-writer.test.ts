@@ -27,6 +27,16 @@ it('writes at once when 64 KiB are waiting', () => {
   expect(written()[0].split('\n').length - 1).toBeGreaterThanOrEqual(64);
 });
 
+it('keeps a line longer than a chunk whole, after the lines before it', async () => {
+  const { writer, written } = writerInto();
+  const long = `{"pad":"${'y'.repeat(100 * 1024)}"}`;
+  writer.write('{"n":1}');
+  writer.write(long);
+  writer.write('{"n":2}');
+  await new Promise((r) => setTimeout(r, 60));
+  expect(written().join('')).toBe(`{"n":1}\n${long}\n{"n":2}\n`);
+});
+
 it('a process that exits with lines still waiting writes them first', () => {
   const logger = distEntry('observability/logger.js');
   const script = `const { createLogger, LineWriter } = require(${JSON.stringify(logger)});

@@ -8,6 +8,10 @@ import type { GatewayMetrics } from './metrics';
 export class RouteMetrics {
   private readonly duration: HistogramChild;
   private readonly counters = new Map<string, CounterChild>();
+  /** The last method and status recorded and their counter: almost every answer repeats them. */
+  private lastMethod = '';
+  private lastStatus = 0;
+  private lastCounter: CounterChild | undefined;
 
   constructor(
     private readonly metrics: GatewayMetrics,
@@ -18,6 +22,11 @@ export class RouteMetrics {
   }
 
   record(method: string, status: number, seconds: number): void {
+    this.duration.observe(seconds);
+    if (status === this.lastStatus && method === this.lastMethod) {
+      this.lastCounter!.inc();
+      return;
+    }
     const key = method + status;
     let counter = this.counters.get(key);
     if (!counter) {
@@ -25,6 +34,8 @@ export class RouteMetrics {
       this.counters.set(key, counter);
     }
     counter.inc();
-    this.duration.observe(seconds);
+    this.lastMethod = method;
+    this.lastStatus = status;
+    this.lastCounter = counter;
   }
 }

@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici';
 import { GatewayError } from '../errors/catalog';
 import type { GatewayMetrics } from '../observability/metrics';
 import { upstreamTarget } from '../routing/rewrite';
+import { DeadlineList, type Deadline } from '../upstream/deadline-list';
 import { RetryBudget } from '../upstream/retry-budget';
 import type { UpstreamInstance, UpstreamService } from '../upstream/service';
 import { BodyLimit } from './body-limit';
@@ -54,6 +55,8 @@ class RouteProxy {
   readonly retryStatuses: ReadonlySet<number>;
   readonly budget: RetryBudget | undefined;
   readonly attempts: number;
+  /** Every waiting attempt's deadline (the route's timeout), under one timer. */
+  readonly deadlines: DeadlineList;
   private readonly retriesCounter;
   private readonly upstreamTimers;
   /** The names in the last answer-headers list seen (one list per compiled config) and the request id's. */
@@ -72,6 +75,7 @@ class RouteProxy {
     this.retryMethods = new Set(retry.methods);
     this.retryStatuses = new Set(retry.on);
     this.attempts = retry.attempts;
+    this.deadlines = new DeadlineList(timeoutMs);
     this.budget = retry.attempts > 1 ? new RetryBudget(retry.budget, now) : undefined;
     this.retriesCounter = metrics.retries.labels({ service: service.name });
     this.upstreamTimers = new Map(service.instances.map((i) => [i, metrics.upstreamDuration.labels({ service: service.name, instance: i.url })]));
@@ -129,10 +133,6 @@ const DONE = 3;
 /** The error an attempt is cancelled with when the client leaves; nobody sees it. */
 const CLIENT_GONE = Object.assign(new Error('the client went away'), { code: 'GW_CLIENT_GONE' });
 
-function onDeadline(attempt: UpstreamAttempt): void {
-  attempt.timeOut();
-}
-
 /**
  * One request to one instance, as an undici dispatch handler: the answer's head and body are
  * written straight into the client response, with no response stream, promise or AbortSignal in
@@ -140,7 +140,7 @@ function onDeadline(attempt: UpstreamAttempt): void {
  * pauses the upstream socket until the client side drains. Every attempt reports to the
  * instance's circuit breaker.
  */
-class UpstreamAttempt implements Dispatcher.DispatchHandler {
+class UpstreamAttempt implements Dispatcher.DispatchHandler, Deadline {
   private phase = WAITING;
   private timedOut = false;
   private released = false;
@@ -148,8 +148,11 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
   /** Set when the attempt was cancelled before undici handed it a connection. */
   private cancelled: Error | null = null;
   private resumeUpstream: (() => void) | null = null;
-  private readonly deadline: NodeJS.Timeout;
   private readonly sentAt = performance.now();
+  deadlineAt = 0;
+  deadlinePrev: Deadline | null = null;
+  deadlineNext: Deadline | null = null;
+  deadlineList: DeadlineList | null = null;
 
   constructor(
     private readonly route: RouteProxy,
@@ -167,7 +170,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
     instance.inFlight++;
     instance.breaker.onStart();
     // undici's own headersTimeout ticks in ~1 s steps; the route's timeout is kept to the millisecond.
-    this.deadline = setTimeout(onDeadline, route.timeoutMs, this);
+    route.deadlines.add(this, this.sentAt);
   }
 
   send(): void {
@@ -181,7 +184,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
     if (this.released) return;
     this.released = true;
     this.instance.inFlight--;
-    clearTimeout(this.deadline);
+    this.route.deadlines.remove(this);
   }
 
   /** The client closed its connection before the answer was complete. */
@@ -189,7 +192,8 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
     this.cancel(CLIENT_GONE);
   }
 
-  timeOut(): void {
+  /** The route's timeout passed before the answer's head came (called by the route's DeadlineList). */
+  expire(): void {
     this.timedOut = true;
     this.cancel(Object.assign(new Error('headers timeout'), { code: 'UND_ERR_HEADERS_TIMEOUT' }));
   }
@@ -214,7 +218,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
     if (this.phase !== WAITING) return true;
     if (statusCode < 200) return true; // interim (1xx) answers are not relayed
     const { req, res, instance, route } = this;
-    clearTimeout(this.deadline);
+    this.route.deadlines.remove(this);
     route.timeUpstream(instance, (performance.now() - this.sentAt) / 1000);
     if (res.destroyed) {
       // The client left and its close is still on its way: nobody to relay this answer to.
@@ -258,7 +262,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
     this.phase = DONE;
     if (phase === DONE || phase === DISCARDING) return;
     const { req, res, instance, body } = this;
-    clearTimeout(this.deadline);
+    this.route.deadlines.remove(this);
     // A body of the gateway's own making (a size counter) ends with the attempt; the client's
     // request stream is left to node, which drains or closes it once the answer is written.
     if (body !== null && !Buffer.isBuffer(body) && body !== req) body.destroy();

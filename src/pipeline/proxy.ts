@@ -173,9 +173,16 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, Deadline {
     route.deadlines.add(this, this.sentAt);
   }
 
+  /**
+   * undici's timers: for the headers, a backstop to the deadline list, a second later because
+   * undici's clock ticks every ~0.5 s and may fire that much early; for the body, the longest
+   * silence allowed between two chunks. One value for both: undici then refreshes one timer when
+   * the answer's head arrives instead of replacing it.
+   */
   send(): void {
+    const undiciTimeoutMs = this.route.timeoutMs + 1000;
     this.instance.pool.dispatch(
-      { path: this.path, method: this.req.method as Dispatcher.HttpMethod, headers: this.headers, body: this.body, headersTimeout: this.route.timeoutMs + 1000, bodyTimeout: this.route.timeoutMs },
+      { path: this.path, method: this.req.method as Dispatcher.HttpMethod, headers: this.headers, body: this.body, headersTimeout: undiciTimeoutMs, bodyTimeout: undiciTimeoutMs },
       this,
     );
   }

@@ -345,6 +345,31 @@ routes:
     expect(['aborted', 'error']).toContain(outcome);
   });
 
+  it('an upstream that stops sending mid-body closes the client connection once the route timeout (and a second) passes without a byte', async () => {
+    behaviours.set('/v1/slow', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '1000' });
+      res.write('partial'); // and nothing more, with the connection left open
+    });
+    const started = Date.now();
+    const outcome = await new Promise<{ how: string; body: string }>((resolve) => {
+      let body = '';
+      httpRequest(`${gw.url}/slow`, (res) => {
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('aborted', () => resolve({ how: 'aborted', body }));
+        res.on('error', () => resolve({ how: 'error', body }));
+        res.on('end', () => resolve({ how: 'ended cleanly', body }));
+      })
+        .on('error', () => resolve({ how: 'error', body }))
+        .end();
+    });
+    expect(['aborted', 'error']).toContain(outcome.how);
+    expect(outcome.body).toBe('partial');
+    // Silence mid-body is allowed for the route's 300 ms plus a second, on undici's ~0.5 s clock.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(280);
+    expect(Date.now() - started).toBeLessThan(4000);
+  });
+
   it('431 problem+json for a header section over the limit', async () => {
     const res = await new Promise<string>((resolve) => {
       const socket = connect(gw.port, '127.0.0.1', () => {

@@ -161,7 +161,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, Deadline {
     readonly next: Next,
     readonly instance: UpstreamInstance,
     readonly path: string,
-    readonly headers: Record<string, string | string[]>,
+    readonly headers: string[],
     readonly body: Buffer | Readable | null,
     readonly replayable: boolean,
   ) {

@@ -22,7 +22,7 @@ const HELP = `usage: npm run bench -- [flags]
   --only a,b          run only these systems (names as in the table)
   --peers             also Express Gateway 1.16.11 (installed once into bench/.peers/)
   --tool wrk|autocannon   force a load generator (default: wrk when on PATH)
-  --no-latency        skip latency at a fixed rate (direct vs gateway-plain)
+  --no-latency        skip latency at a fixed rate (direct, bare-undici, nginx, gateway-plain)
   --rate N            requests/s of that measurement (default 500)
   --no-connections    skip the held-connections measurement
   --connections N     connections held against gateway-plain (default 10000)
@@ -107,6 +107,7 @@ function percentile(sorted, p) {
 
 const int = (n) => (n === null || n === undefined ? '–' : Math.round(n).toLocaleString('en-US'));
 const ms = (n) => (n === null || n === undefined ? '–' : n < 10 ? `${n.toFixed(2)} ms` : `${n.toFixed(1)} ms`);
+const signedMs = (n) => `${n < 0 ? '−' : '+'}${ms(Math.abs(n))}`;
 const mib = (kib) => (kib === null || kib === undefined ? '–' : `${(kib / 1024).toFixed(1)} MiB`);
 const others = (share) => (share !== null && share >= 0.05 ? `  [other processes: ${Math.round(share * 100)}% of CPU]` : '');
 const ratio = (a, b) => (a && b ? `${(a / b).toFixed(2)}×` : '–');
@@ -285,14 +286,19 @@ function printTargets(results) {
 // ---------------------------------------------------------------------------------------------
 // extra measurements against gateway-plain
 
-async function latencyAtRate(ctx, direct, gw, opts) {
+/**
+ * Latency at a fixed rate of each running system in `targets` ([name, running] pairs: direct,
+ * gateway-plain and, when they run, bare-undici and nginx, which show what the proxy hop alone
+ * costs on this machine), interleaved round by round.
+ */
+async function latencyAtRate(ctx, targets, opts) {
   const client = path.join(BENCH, 'clients', 'rate-client.js');
-  const pools = { direct: [], 'gateway-plain': [] };
-  const rounds = { direct: [], 'gateway-plain': [] };
+  const pools = Object.fromEntries(targets.map(([name]) => [name, []]));
+  const rounds = Object.fromEntries(targets.map(([name]) => [name, []]));
   log();
   log(`latency at a fixed ${opts.rate} requests/s: ${opts.rounds} round(s) of ${opts.duration} s each, interleaved (bench/clients/rate-client.js)`);
   for (let r = 1; r <= opts.rounds; r++) {
-    for (const [name, target] of [['direct', direct], ['gateway-plain', gw]]) {
+    for (const [name, target] of targets) {
       const cpuBefore = procs.cpuSnapshot([target.pid, ...ctx.upstreams.map((u) => u.pid)]);
       const proc = procs.start('rate-client', process.execPath, [client, target.url, String(opts.rate), String(opts.duration), '1', '8']);
       const done = await procs.waitExit(proc, (opts.duration + 30) * 1000);
@@ -309,12 +315,15 @@ async function latencyAtRate(ctx, direct, gw, opts) {
       log(`round ${r}/${opts.rounds}  ${name.padEnd(13)}  ${m.ok}/${m.sent} ok  p50 ${ms(p(50))}  p99 ${ms(p(99))}${m.failed ? `  ${m.failed} failed` : ''}${others(othersCpu)}`);
     }
   }
-  const out = { rate: opts.rate, seconds: opts.duration, rounds };
+  const out = { rate: opts.rate, seconds: opts.duration, systems: targets.map(([name]) => name), rounds };
   for (const name of Object.keys(pools)) {
     const sorted = Float64Array.from(pools[name]).sort();
     out[name] = { samples: sorted.length, p50: percentile(sorted, 50) / 1000, p90: percentile(sorted, 90) / 1000, p99: percentile(sorted, 99) / 1000, p999: percentile(sorted, 99.9) / 1000, max: sorted[sorted.length - 1] / 1000 };
   }
   out.addedMs = { p50: out['gateway-plain'].p50 - out.direct.p50, p99: out['gateway-plain'].p99 - out.direct.p99 };
+  if (out['bare-undici']) {
+    out.addedOverBareUndiciMs = { p50: out['gateway-plain'].p50 - out['bare-undici'].p50, p99: out['gateway-plain'].p99 - out['bare-undici'].p99 };
+  }
   return out;
 }
 
@@ -484,11 +493,14 @@ async function main() {
     if (needs.some((n) => !n)) { log(`\n${name}: skipped (needs ${name === 'latency' ? 'direct and gateway-plain' : 'gateway-plain'})`); return; }
     try { extras[name] = await fn(); } catch (err) { extras[name] = { error: err.message }; log(`  ${name} failed: ${err.message}`); }
   };
-  await extra('latency', opts.latency, [gw, direct], () => latencyAtRate(ctx, direct.running, gw.running, opts));
+  const latencyTargets = ['direct', 'bare-undici', 'nginx', 'gateway-plain'].map((n) => [n, byName(n)]).filter(([, s]) => s).map(([n, s]) => [n, s.running]);
+  await extra('latency', opts.latency, [gw, direct], () => latencyAtRate(ctx, latencyTargets, opts));
   if (extras.latency && !extras.latency.error) {
     const l = extras.latency;
-    log(table(['at ' + l.rate + ' req/s', 'p50', 'p90', 'p99', 'p99.9', 'max'], ['direct', 'gateway-plain'].map((n) => [n, ms(l[n].p50), ms(l[n].p90), ms(l[n].p99), ms(l[n].p999), ms(l[n].max)])));
-    log(`  added by the gateway: p50 +${ms(l.addedMs.p50)}, p99 +${ms(l.addedMs.p99)}`);
+    log(table(['at ' + l.rate + ' req/s', 'p50', 'p90', 'p99', 'p99.9', 'max'], l.systems.map((n) => [n, ms(l[n].p50), ms(l[n].p90), ms(l[n].p99), ms(l[n].p999), ms(l[n].max)])));
+    log(`  added by the gateway: p50 +${ms(l.addedMs.p50)}, p99 +${ms(l.addedMs.p99)} over direct`);
+    const overBare = l.addedOverBareUndiciMs;
+    if (overBare) log(`                        p50 ${signedMs(overBare.p50)}, p99 ${signedMs(overBare.p99)} over bare-undici (the same proxy hop without the gateway's features)`);
   }
   await extra('upload', opts.upload, [gw], () => upload(gw.running, 'gateway-plain', `http://127.0.0.1:${gw.running.port}/upload/file`, opts));
   // The same upload through the bare engine: what node and undici alone grow by.

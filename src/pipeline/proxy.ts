@@ -169,7 +169,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, Deadline {
     req.exchange = this;
     instance.inFlight++;
     instance.breaker.onStart();
-    // undici's own headersTimeout ticks in ~1 s steps; the route's timeout is kept to the millisecond.
+    // undici's own timers tick in ~0.5 s steps; the route's timeout is kept to the millisecond.
     route.deadlines.add(this, this.sentAt);
   }
 

@@ -25,21 +25,20 @@ function takeRandom(bytes: number): number {
 
 const HEX = Buffer.from('0123456789abcdef', 'latin1');
 
-/** Writes `count` bytes of `pool` from `from` as lowercase hex into `out` at `at`; returns where it stopped. */
-function spellHex(out: Buffer, at: number, from: number, count: number): number {
+/** Writes `count` bytes of `pool` from `from` as lowercase hex into `out` at `at`. */
+function spellHex(out: Buffer, at: number, from: number, count: number): void {
   for (let i = from; i < from + count; i++) {
     out[at++] = HEX[pool[i] >> 4];
     out[at++] = HEX[pool[i] & 15];
   }
-  return at;
 }
 
-/** Where ids are spelled as bytes before each becomes a string in one go. */
-const uuidBytes = Buffer.alloc(36);
-/** `00-<trace id>-<span id>-01` with the dashes and version in place: only the ids are written. */
+/**
+ * Where ids are spelled as bytes before each becomes a string in one go, dashes (and the
+ * traceparent's version and flags) in place: only the hex digits are written per id.
+ */
+const uuidBytes = Buffer.from('00000000-0000-0000-0000-000000000000', 'latin1');
 const traceparentBytes = Buffer.from(`00-${'0'.repeat(32)}-${'0'.repeat(16)}-01`, 'latin1');
-
-const DASH = 0x2d;
 
 /**
  * A random (version 4) UUID, as randomUUID() writes it: spelled into bytes and made a string in
@@ -49,15 +48,11 @@ function randomUuid(): string {
   const at = takeRandom(16);
   pool[at + 6] = (pool[at + 6] & 0x0f) | 0x40;
   pool[at + 8] = (pool[at + 8] & 0x3f) | 0x80;
-  let end = spellHex(uuidBytes, 0, at, 4);
-  uuidBytes[end++] = DASH;
-  end = spellHex(uuidBytes, end, at + 4, 2);
-  uuidBytes[end++] = DASH;
-  end = spellHex(uuidBytes, end, at + 6, 2);
-  uuidBytes[end++] = DASH;
-  end = spellHex(uuidBytes, end, at + 8, 2);
-  uuidBytes[end++] = DASH;
-  spellHex(uuidBytes, end, at + 10, 6);
+  spellHex(uuidBytes, 0, at, 4);
+  spellHex(uuidBytes, 9, at + 4, 2);
+  spellHex(uuidBytes, 14, at + 6, 2);
+  spellHex(uuidBytes, 19, at + 8, 2);
+  spellHex(uuidBytes, 24, at + 10, 6);
   return uuidBytes.toString('latin1');
 }
 

@@ -225,7 +225,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, Deadline {
     if (this.phase !== WAITING) return true;
     if (statusCode < 200) return true; // interim (1xx) answers are not relayed
     const { req, res, instance, route } = this;
-    this.route.deadlines.remove(this);
+    route.deadlines.remove(this);
     route.timeUpstream(instance, (performance.now() - this.sentAt) / 1000);
     if (res.destroyed) {
       // The client left and its close is still on its way: nobody to relay this answer to.

@@ -57,6 +57,13 @@ class RouteProxy {
   readonly attempts: number;
   /** Every waiting attempt's deadline (the route's timeout), under one timer. */
   readonly deadlines: DeadlineList;
+  /**
+   * undici's own timeouts: for the headers, a backstop to the deadline list, a second later
+   * because undici's clock ticks every ~0.5 s and may fire that much early; for the body, the
+   * longest silence allowed between two chunks. One value for both: undici then refreshes one
+   * timer when the answer's head arrives instead of replacing it.
+   */
+  readonly undiciTimeoutMs: number;
   private readonly retriesCounter;
   private readonly upstreamTimers;
   /** The names in the last answer-headers list seen (one list per compiled config) and the request id's. */
@@ -76,6 +83,7 @@ class RouteProxy {
     this.retryStatuses = new Set(retry.on);
     this.attempts = retry.attempts;
     this.deadlines = new DeadlineList(timeoutMs);
+    this.undiciTimeoutMs = timeoutMs + 1000;
     this.budget = retry.attempts > 1 ? new RetryBudget(retry.budget, now) : undefined;
     this.retriesCounter = metrics.retries.labels({ service: service.name });
     this.upstreamTimers = new Map(service.instances.map((i) => [i, metrics.upstreamDuration.labels({ service: service.name, instance: i.url })]));
@@ -173,14 +181,8 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, Deadline {
     route.deadlines.add(this, this.sentAt);
   }
 
-  /**
-   * undici's timers: for the headers, a backstop to the deadline list, a second later because
-   * undici's clock ticks every ~0.5 s and may fire that much early; for the body, the longest
-   * silence allowed between two chunks. One value for both: undici then refreshes one timer when
-   * the answer's head arrives instead of replacing it.
-   */
   send(): void {
-    const undiciTimeoutMs = this.route.timeoutMs + 1000;
+    const { undiciTimeoutMs } = this.route;
     this.instance.pool.dispatch(
       { path: this.path, method: this.req.method as Dispatcher.HttpMethod, headers: this.headers, body: this.body, headersTimeout: undiciTimeoutMs, bodyTimeout: undiciTimeoutMs },
       this,

@@ -148,8 +148,9 @@ function versions(tool) {
 }
 
 /**
- * Starts one system, waits a second, then reads its idle RSS. A system that dies right after it
- * answered (its port was taken by another program in between) is started again on another port.
+ * Starts one system, waits a second, then reads its RSS right after start-up. A system that dies
+ * right after it answered (its port was taken by another program in between) is started again on
+ * another port.
  */
 async function startSystem(sys, ctx) {
   for (let attempt = 1; ; attempt++) {
@@ -168,10 +169,33 @@ async function startSystem(sys, ctx) {
       if (attempt < 3) { log(`  ${why}; retrying`); continue; }
       throw new Error(why);
     }
-    running.idleRssKiB = running.tree ? procs.treeRssKiB(running.pid) : procs.rssKiB(running.pid);
+    running.startupRssKiB = rssOf(running);
     running.startMs = Date.now() - t0;
+    running.readyAt = Date.now();
     return running;
   }
+}
+
+/** RSS of a running system in KiB (nginx: master + workers). */
+function rssOf(running) {
+  return running.tree ? procs.treeRssKiB(running.pid) : procs.rssKiB(running.pid);
+}
+
+/**
+ * V8 keeps the heap it grew while starting up until its memory reducer shrinks it, ~8 s after
+ * allocation stops (by ~10 MiB for the gateway). Idle RSS is read once every system has been idle
+ * that long, so it shows what a process at rest holds, not its start-up.
+ */
+const IDLE_SETTLE_MS = 20_000;
+
+async function readSettledIdleRss(active, results) {
+  const lastReady = Math.max(...active.map((s) => s.running.readyAt));
+  const wait = IDLE_SETTLE_MS - (Date.now() - lastReady);
+  if (wait > 0) {
+    log(`idle RSS: waiting ${(wait / 1000).toFixed(0)} s until every system has been idle ${IDLE_SETTLE_MS / 1000} s`);
+    await procs.sleep(wait);
+  }
+  for (const { sys, running } of active) results[sys.name].idleRssKiB = rssOf(running);
 }
 
 async function throughput(ctx, active, opts, results) {
@@ -253,7 +277,7 @@ function printTable(results, opts) {
   log();
   log(`throughput: median of ${opts.rounds} round(s) of ${opts.duration} s [min–max], ${load.CONNECTIONS} connections; p50/p99: median over rounds`);
   log(table(['system', 'requests/s', 'p50', 'p99', '/direct', '/bare-undici', '/nginx', '/express-gw', 'idle RSS', 'other CPU', ''], rows));
-  log('/x: requests/s relative to system x · idle RSS: after startup, before load (nginx: master + worker) · other CPU: share of');
+  log(`/x: requests/s relative to system x · idle RSS: after ${IDLE_SETTLE_MS / 1000} s at rest, before load (nginx: master + worker) · other CPU: share of`);
   log('the machine used by processes outside the benchmark during the runs (median); above ~10% the numbers are noisy');
   log('/express-gw: gateway-full and express-gateway-full against express-gateway-full (jwt + rate-limit + proxy), the others against express-gateway (proxy)');
 }
@@ -281,6 +305,28 @@ function printTargets(results) {
   });
   log();
   log(table(['throughput target', 'wanted', 'measured', 'per round: median [min–max]', ''], rows));
+}
+
+/** The latency and memory targets (see bench/README.md), each with its measured value. MB = 10^6 bytes. */
+function printExtraTargets(extras) {
+  const MB_KIB = 1e6 / 1024;
+  const memory = (label, kib, wantMb, extra = true) => {
+    const wanted = `≤ ${wantMb} MB (${(wantMb * 1e6 / 2 ** 20).toFixed(1)} MiB)`;
+    if (kib === undefined || kib === null) return [label, wanted, 'not measured', '–'];
+    return [label, wanted, mib(kib), extra && kib <= wantMb * MB_KIB ? 'met' : 'not met'];
+  };
+  const rows = [];
+  const l = extras.latency;
+  if (l && !l.error) rows.push(['p99 added at ' + l.rate + ' req/s (over direct)', '≤ 2 ms', `+${ms(l.addedMs.p99)}`, l.addedMs.p99 <= 2 ? 'met' : 'not met']);
+  else rows.push(['p99 added at a fixed rate', '≤ 2 ms', 'not measured', '–']);
+  rows.push(memory('idle RSS (gateway-plain)', extras.gatewayIdleRssKiB, 80));
+  const c = extras.connections;
+  const allAnswered = c && !c.error && c.answered === c.count;
+  rows.push(memory(`RSS holding ${c && !c.error ? int(c.count) : '10,000'} connections${c && !c.error && !allAnswered ? ` (${int(c.answered)} answered)` : ''}`, c && !c.error ? c.rssHeldKiB : null, 200, allAnswered));
+  const u = extras.upload;
+  rows.push(memory(`RSS growth, ${u && !u.error ? u.megabytes : 100} MiB upload`, u && !u.error ? u.rssPeakKiB - u.rssBeforeKiB : null, 30, Boolean(u && u.complete)));
+  log();
+  log(table(['latency and memory target', 'wanted', 'measured', ''], rows));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -463,15 +509,16 @@ async function main() {
         log(`${sys.name}: unavailable: ${running.unavailable}`);
         continue;
       }
-      entry.idleRssKiB = running.idleRssKiB;
+      entry.startupRssKiB = running.startupRssKiB;
       entry.url = running.url;
       active.push({ sys, running });
-      log(`${sys.name}: ${running.url}  (ready in ${running.startMs} ms, idle RSS ${mib(running.idleRssKiB)})`);
+      log(`${sys.name}: ${running.url}  (ready in ${running.startMs} ms, RSS ${mib(running.startupRssKiB)} a second later)`);
     } catch (err) {
       Object.assign(entry, { status: 'failed to start', reason: err.message.split('\n')[0] });
       log(`${sys.name}: failed to start: ${err.message}`);
     }
   }
+  if (active.length) await readSettledIdleRss(active, results);
   log();
 
   if (active.length) await throughput(ctx, active, opts, results);
@@ -485,8 +532,9 @@ async function main() {
   const direct = byName('direct');
   if (gw) {
     extras.gatewayIdleRssKiB = results['gateway-plain'].idleRssKiB;
+    extras.gatewayStartupRssKiB = results['gateway-plain'].startupRssKiB;
     log();
-    log(`gateway-plain idle RSS right after startup: ${mib(extras.gatewayIdleRssKiB)}`);
+    log(`gateway-plain RSS: ${mib(extras.gatewayStartupRssKiB)} a second after start-up, ${mib(extras.gatewayIdleRssKiB)} idle (${IDLE_SETTLE_MS / 1000} s later)`);
   }
   const extra = async (name, enabled, needs, fn) => {
     if (!enabled) return;
@@ -507,6 +555,8 @@ async function main() {
   const bare = byName('bare-undici');
   if (bare) await extra('uploadBareUndici', opts.upload, [bare], () => upload(bare.running, 'bare-undici', bare.running.url.replace(/\/samples\/.*$/, '/samples/upload'), opts));
   await extra('connections', opts.connections, [gw], () => heldConnections(gw.running, opts));
+
+  printExtraTargets(extras);
 
   if (gw && gw.running.files) {
     try { extras.gatewayStdoutBytes = fs.statSync(gw.running.files.accessLog).size; } catch { /* removed */ }

@@ -104,6 +104,7 @@ export interface GatewayConfig {
     maxConcurrentRequests: number;
     maxBodySize: string;
     maxHeaderSize: string;
+    releaseBodyMemoryEvery: string;
     trustProxy: number | string[];
   };
   defaults: {

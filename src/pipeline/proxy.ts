@@ -1,7 +1,10 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
+import { parseSize } from '../config/units';
 import { GatewayError } from '../errors/catalog';
+import { BodyMemoryReleaser } from '../memory/body-memory-releaser';
+import { collectYoungGeneration } from '../memory/young-generation-gc';
 import type { GatewayMetrics } from '../observability/metrics';
 import { upstreamTarget } from '../routing/rewrite';
 import { DeadlineList, type Deadline } from '../upstream/deadline-list';
@@ -78,6 +81,8 @@ class RouteProxy {
     retry: { methods: readonly string[]; on: readonly number[]; attempts: number; budget: ConstructorParameters<typeof RetryBudget>[0] },
     metrics: GatewayMetrics,
     now: () => number,
+    /** Counts the body bytes relayed both ways; null when gateway.releaseBodyMemoryEvery is 0. */
+    readonly bodyMemory: BodyMemoryReleaser | null,
   ) {
     this.retryMethods = new Set(retry.methods);
     this.retryStatuses = new Set(retry.on);
@@ -251,7 +256,16 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, Deadline {
     return true;
   }
 
+  /**
+   * undici wrote a chunk of the request body to the upstream. Its types promise the chunk's size,
+   * its code passes the chunk itself: both are taken.
+   */
+  onBodySent(chunk: number | Buffer | string): void {
+    this.route.bodyMemory?.relayed(typeof chunk === 'number' ? chunk : chunk.length);
+  }
+
   onData(chunk: Buffer): boolean {
+    this.route.bodyMemory?.relayed(chunk.length);
     if (this.phase !== RELAYING) return true;
     if (this.res.write(chunk)) return true;
     this.res.once('drain', this.resumeUpstream!);
@@ -301,9 +315,11 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, Deadline {
  * upstream that dies mid-answer closes the client connection. Idempotent requests are retried on
  * another instance when the connection failed before any answer or the answer is one of `retry.on`.
  */
-export const createProxyStage: StageFactory = (route, _config, deps) => {
+export const createProxyStage: StageFactory = (route, config, deps) => {
   const { prefix, rewrite, timeoutMs, maxBodyBytes, service } = route;
-  const proxy = new RouteProxy(service, timeoutMs, route.responseHeaderEdits, route.droppedResponseHeaders, route.config.retry, deps.metrics, deps.now);
+  const releaseEvery = parseSize(config.gateway.releaseBodyMemoryEvery) ?? 0;
+  const bodyMemory = releaseEvery > 0 ? deps.shared('body-memory-releaser', () => new BodyMemoryReleaser(releaseEvery, collectYoungGeneration)) : null;
+  const proxy = new RouteProxy(service, timeoutMs, route.responseHeaderEdits, route.droppedResponseHeaders, route.config.retry, deps.metrics, deps.now, bodyMemory);
 
   return function proxyStage(req: GatewayRequest, res: ServerResponse, next) {
     const first = req.upstream;

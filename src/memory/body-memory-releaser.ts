@@ -7,7 +7,8 @@
  * a 100 MB upload or download grew the process by ~30 MiB, with bare undici as with the gateway,
  * and the collections that finally came were full mark-compacts. Counting the bytes relayed and
  * running one young-generation collection every `every` bytes keeps that growth near `every`,
- * and a scavenge costs less than the mark-compacts it replaces (see the README's Memory section).
+ * and a scavenge costs less than the mark-compacts it replaces (figures in the README: Bodies, under
+ * Request handling).
  */
 export class BodyMemoryReleaser {
   private pending = 0;

@@ -317,8 +317,10 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, Deadline {
  */
 export const createProxyStage: StageFactory = (route, config, deps) => {
   const { prefix, rewrite, timeoutMs, maxBodyBytes, service } = route;
-  const releaseEvery = parseSize(config.gateway.releaseBodyMemoryEvery) ?? 0;
-  const bodyMemory = releaseEvery > 0 ? deps.shared('body-memory-releaser', () => new BodyMemoryReleaser(releaseEvery, collectYoungGeneration)) : null;
+  const bodyMemory = deps.shared('body-memory-releaser', () => {
+    const every = parseSize(config.gateway.releaseBodyMemoryEvery) ?? 0;
+    return every > 0 ? new BodyMemoryReleaser(every, collectYoungGeneration) : null;
+  });
   const proxy = new RouteProxy(service, timeoutMs, route.responseHeaderEdits, route.droppedResponseHeaders, route.config.retry, deps.metrics, deps.now, bodyMemory);
 
   return function proxyStage(req: GatewayRequest, res: ServerResponse, next) {

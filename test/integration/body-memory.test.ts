@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import { constants, PerformanceObserver } from 'node:perf_hooks';
 import type { Writable } from 'node:stream';
 import { configFrom, RunningGateway, startGateway } from '../helpers/gateway';
+import { minorCollectionsDuring } from '../helpers/gc';
 import { startUpstream, TestUpstream } from '../helpers/upstream';
 
 /**
@@ -59,24 +59,6 @@ afterAll(async () => {
   await notReleasing.stop();
   await upstream.close();
 });
-
-type GcEntry = { detail: { kind: number } };
-
-/** Minor (young-generation) collections in this process while `work` runs. */
-async function minorCollectionsDuring(work: () => Promise<void>): Promise<number> {
-  let minor = 0;
-  const observer = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) if ((entry as unknown as GcEntry).detail.kind === constants.NODE_PERFORMANCE_GC_MINOR) minor++;
-  });
-  observer.observe({ entryTypes: ['gc'] });
-  try {
-    await work();
-    await new Promise((resolve) => setTimeout(resolve, 50)); // gc entries arrive asynchronously
-  } finally {
-    observer.disconnect();
-  }
-  return minor;
-}
 
 function upload(gw: RunningGateway): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -14,7 +14,7 @@ let acquired: Collect | null | undefined;
  * `gc`; that context (~2 MiB) is created on first use only, never by a gateway that does not
  * need it. A process started with `--expose-gc` has its global one used instead.
  */
-export function youngGenerationGc(): Collect | null {
+function youngGenerationGc(): Collect | null {
   if (acquired !== undefined) return acquired;
   try {
     let gc = globalThis.gc;

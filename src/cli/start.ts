@@ -25,8 +25,10 @@ export async function startGateway(configFile?: string, envFile?: string): Promi
   const watcher = new ConfigWatcher(file, () => void reloader.reload('file'));
   try {
     await server.listen();
+    await server.listenManagement();
   } catch (err) {
-    logger.error('cannot listen', { error: (err as Error).message, host: config.gateway.host, port: config.gateway.port });
+    const g = config.gateway;
+    logger.error('cannot listen', { error: (err as Error).message, host: g.host, port: g.port, managementPort: g.managementPort });
     process.exit(EXIT.invalid);
   }
   watcher.start();

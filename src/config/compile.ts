@@ -158,10 +158,13 @@ function stageDepsFor(deps: GatewayDeps, services: ReadonlyMap<string, UpstreamS
  * The client headers each route drops. Identity headers (auth.forwardClaims) go on every route,
  * whether auth is on or not, so no client can ever speak for a user; computed once per config.
  */
-function requestHeaderRules(config: GatewayConfig): (rc: RouteConfig) => Pick<CompiledRoute, 'strippedRequestHeaders' | 'droppedRequestHeaders'> {
+function requestHeaderRules(
+  config: GatewayConfig,
+): (rc: RouteConfig) => Pick<CompiledRoute, 'strippedRequestHeaders' | 'droppedRequestHeaders' | 'dropUnderscoreHeaders'> {
   const identity = identityHeaderNames(config.auth.forwardClaims);
   const withAuthorization = [...identity, 'authorization'];
-  const keep = { strippedRequestHeaders: identity, droppedRequestHeaders: droppedRequestHeaders(identity) };
-  const strip = { strippedRequestHeaders: withAuthorization, droppedRequestHeaders: droppedRequestHeaders(withAuthorization) };
+  const dropUnderscoreHeaders = config.gateway.dropUnderscoreHeaders;
+  const keep = { strippedRequestHeaders: identity, droppedRequestHeaders: droppedRequestHeaders(identity), dropUnderscoreHeaders };
+  const strip = { strippedRequestHeaders: withAuthorization, droppedRequestHeaders: droppedRequestHeaders(withAuthorization), dropUnderscoreHeaders };
   return (rc) => (rc.auth.stripAuthorization ? strip : keep);
 }

@@ -91,6 +91,8 @@ const url: Parser = (text) => {
 export const ENV_OVERRIDES: { variable: string; pointers: string[]; parse: Parser; also?: Record<string, unknown> }[] = [
   { variable: 'HOST', pointers: ['/gateway/host'], parse: nonEmpty },
   { variable: 'PORT', pointers: ['/gateway/port'], parse: integer(1, 65535) },
+  { variable: 'MANAGEMENT_PORT', pointers: ['/gateway/managementPort'], parse: integer(0, 65535) },
+  { variable: 'MANAGEMENT_HOST', pointers: ['/gateway/managementHost'], parse: nonEmpty },
   { variable: 'ENVIRONMENT', pointers: ['/gateway/environment'], parse: nonEmpty },
   { variable: 'REQUEST_TIMEOUT', pointers: ['/defaults/timeout'], parse: seconds },
   { variable: 'MAX_CONCURRENT_REQUESTS', pointers: ['/gateway/maxConcurrentRequests'], parse: integer(1) },

@@ -106,6 +106,11 @@ export interface GatewayConfig {
     maxHeaderSize: string;
     releaseBodyMemoryEvery: string;
     trustProxy: number | string[];
+    /** The management listener's port; 0: no such listener. */
+    managementPort: number;
+    /** Its address; empty: the same as `host`. */
+    managementHost: string;
+    dropUnderscoreHeaders: boolean;
   };
   defaults: {
     timeout: string;

@@ -8,6 +8,8 @@ export const ERROR_CATALOG = {
   GW_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed on this route', type: 'method_not_allowed' },
   GW_BAD_PATH: { status: 400, title: 'Path refused', type: 'bad_path' },
   GW_BAD_REQUEST: { status: 400, title: 'Malformed request', type: 'bad_request' },
+  GW_EXPECTATION_FAILED: { status: 417, title: 'Expectation not supported', type: 'expectation_failed' },
+  GW_UNSUPPORTED_TRANSFER_CODING: { status: 501, title: 'Transfer coding not implemented', type: 'unsupported_transfer_coding' },
   GW_PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large', type: 'too_large' },
   GW_HEADERS_TOO_LARGE: { status: 431, title: 'Request header fields too large', type: 'headers_too_large' },
   GW_REQUEST_TIMEOUT: { status: 408, title: 'Client did not send the request in time', type: 'client_timeout' },

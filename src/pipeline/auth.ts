@@ -18,8 +18,10 @@ function roleCheck(roles: readonly string[], anyRole: readonly string[]): ((user
 
 /**
  * Authentication of one route, on the request alone (so it guards WebSocket upgrades as well):
- * - CORS preflights (OPTIONS with Access-Control-Request-Method) pass: browsers send them without
- *   credentials, and they reach no handler that would act on them.
+ * - No request is exempt. CORS preflights never get here when CORS is on: the cors stage, which
+ *   runs before this one, answers them itself. With CORS off an OPTIONS request is the client's
+ *   own and reaches the service, so it needs a token like any other (an exemption keyed on
+ *   Access-Control-Request-Method let any client past auth by sending that header).
  * - `required`: no token → 401; a token that fails verification → 401 naming the check; the Auth
  *   Service unable to answer → 503; a missing role → 403.
  * - not required: a valid token still sets the user (its identity headers go upstream); no token,
@@ -54,7 +56,6 @@ export const createAuthGuard: GuardFactory = (route, config, deps) => {
   }
 
   return function authenticate(req: GatewayRequest, next: Next): void {
-    if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) return next();
     let token: string | undefined;
     try {
       token = bearerToken(req.headers.authorization);

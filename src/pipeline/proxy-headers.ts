@@ -26,6 +26,15 @@ export function droppedRequestHeaders(stripped: Iterable<string>): ReadonlySet<s
   return new Set([...HOP_BY_HOP, ...REPLACED_UPSTREAM, ...[...stripped].map((h) => h.toLowerCase())]);
 }
 
+/**
+ * Whether a client header whose name holds `_` is dropped: always when, read with `-` for `_` (as
+ * WSGI and CGI servers read it: X-User_Id becomes HTTP_X_USER_ID, the same as X-User-Id), it is a
+ * header the gateway drops or sets itself; otherwise when gateway.dropUnderscoreHeaders is on.
+ */
+export function dropsUnderscoreName(name: string, dropped: ReadonlySet<string>, dropAll: boolean): boolean {
+  return dropAll || dropped.has(name.replaceAll('_', '-'));
+}
+
 /** Names a `Connection` header lists are hop-by-hop for this message too. */
 function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
   // Almost every request and response says just `keep-alive`, a name already in HOP_BY_HOP:
@@ -52,6 +61,7 @@ export function upstreamRequestHeaders(req: GatewayRequest, trustedPeer: boolean
   const out: string[] = [];
   for (const name in incoming) {
     if (dropped.has(name) || extra?.has(name)) continue;
+    if (name.includes('_') && dropsUnderscoreName(name, dropped, route.dropUnderscoreHeaders)) continue;
     const value = incoming[name];
     if (typeof value === 'string') out.push(name, value);
     else if (value !== undefined) for (const one of value) out.push(name, one); // node keeps only set-cookie as a list

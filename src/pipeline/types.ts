@@ -124,6 +124,8 @@ export interface CompiledRoute {
   readonly strippedRequestHeaders: readonly string[];
   /** Every request header not copied upstream as sent (hop-by-hop, set by the gateway, stripped). */
   readonly droppedRequestHeaders: ReadonlySet<string>;
+  /** gateway.dropUnderscoreHeaders: client headers with `_` in their name are not passed on. */
+  readonly dropUnderscoreHeaders: boolean;
   /**
    * Upstream response headers never passed on to the client: the hop-by-hop ones, and those stage
    * factories add (the security headers stage drops software banners).

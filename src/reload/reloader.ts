@@ -32,6 +32,8 @@ const RESTART_REQUIRED: { name: string; read: (c: GatewayConfig) => unknown }[] 
   { name: 'gateway.host', read: (c) => c.gateway.host },
   { name: 'gateway.port', read: (c) => c.gateway.port },
   { name: 'gateway.maxHeaderSize', read: (c) => c.gateway.maxHeaderSize },
+  { name: 'gateway.managementPort', read: (c) => c.gateway.managementPort },
+  { name: 'gateway.managementHost', read: (c) => c.gateway.managementHost },
 ];
 
 export interface ReloadTarget {

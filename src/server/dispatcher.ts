@@ -5,6 +5,7 @@ import { recordFinished } from '../observability/request-observer';
 import type { GatewayRequest } from '../pipeline/types';
 import type { Match } from '../routing/route-table';
 import { initRequest } from './request-context';
+import { framingRefusal } from './request-checks';
 
 export interface DispatchState {
   /** The gateway serving new requests; a reload replaces it, requests keep the one they started on. */
@@ -49,6 +50,13 @@ export function createDispatcher(state: DispatchState) {
     const gw = state.current();
     const req = initRequest(raw, gw);
     if (state.draining()) res.setHeader('connection', 'close');
+    const refused = framingRefusal(req);
+    if (refused !== undefined) {
+      res.on('close', recordOnClose);
+      req.answerHeaders = gw.securityHeaders;
+      gw.fail(req, res, refused);
+      return;
+    }
 
     const match = gw.table.match(req.method ?? 'GET', req.headers.host, req.url ?? '/');
     if (match.kind !== 'route') {
@@ -69,6 +77,42 @@ export function createDispatcher(state: DispatchState) {
     state.inFlight++;
     res.on('close', proxiedClose);
     match.route.handle(req, res, gw.fail);
+  };
+}
+
+/**
+ * The answer to an `Expect` other than `100-continue` (node's 'checkExpectation'), which never
+ * reaches the dispatcher: 417 in the error format, with the request id, instead of node's bare one.
+ */
+export function createExpectationHandler(current: () => CompiledGateway) {
+  return function refuseExpectation(raw: IncomingMessage, res: ServerResponse): void {
+    const gw = current();
+    const req = initRequest(raw, gw);
+    res.on('close', recordOnClose);
+    req.answerHeaders = gw.securityHeaders;
+    const detail = `Expect: ${String(raw.headers.expect)} is not supported; only 100-continue is`;
+    gw.fail(req, res, new GatewayError('GW_EXPECTATION_FAILED', detail, { connection: 'close' }));
+  };
+}
+
+/**
+ * The handler of the management listener (gateway.managementPort): the management app alone, with
+ * the same request ids, framing checks, security headers and access line as the public port.
+ */
+export function createManagementDispatcher(current: () => CompiledGateway, management: DispatchState['management']) {
+  return function dispatchManagement(raw: IncomingMessage, res: ServerResponse): void {
+    const gw = current();
+    const req = initRequest(raw, gw);
+    res.setHeader('x-request-id', req.id);
+    res.on('close', recordOnClose);
+    const refused = framingRefusal(req);
+    if (refused !== undefined) {
+      req.answerHeaders = gw.securityHeaders;
+      gw.fail(req, res, refused);
+      return;
+    }
+    setSecurityHeaders(res, gw, req.url ?? '/');
+    management(req, res);
   };
 }
 

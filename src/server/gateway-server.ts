@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer, Server, ServerResponse } from 'node:http';
+import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import { compileGateway, CompiledGateway } from '../config/compile';
 import type { GatewayConfig } from '../config/types';
 import { parseDuration, parseSize } from '../config/units';
@@ -8,11 +8,25 @@ import { GatewayError } from '../errors/catalog';
 import { writeProblemToSocket } from '../errors/problem';
 import { LineWriter, Logger } from '../observability/logger';
 import type { RuntimeDeps } from '../pipeline/types';
-import { createDispatcher, DispatchState } from './dispatcher';
+import { createDispatcher, createExpectationHandler, createManagementDispatcher, DispatchState } from './dispatcher';
 import { createManagementApp } from './management';
 import { createUpgradeHandler } from './upgrade';
 import { GatewayMetrics } from '../observability/metrics';
 import type { ConfigReloader } from '../reload/reloader';
+
+/**
+ * How often node checks its connections against headersTimeout and requestTimeout. Node's default
+ * (30 s) let a slowloris client live up to 30 s past a 2 s headersTimeout; at 500 ms the guards
+ * fire within half a second of their time. The check walks node's list of connections with pending
+ * requests, a few microseconds even with thousands open.
+ */
+const CONNECTION_CHECK_INTERVAL_MS = 500;
+
+/**
+ * How long a drain leaves idle keep-alive connections open (within drainTimeout): a client about
+ * to reuse one gets its answer with Connection: close instead of a reset.
+ */
+const DRAIN_LINGER_MS = 1_000;
 
 /** The process-wide dependencies of every compiled gateway. */
 export function runtimeDeps(logger: Logger, metrics = new GatewayMetrics()): RuntimeDeps {
@@ -25,7 +39,11 @@ export function runtimeDeps(logger: Logger, metrics = new GatewayMetrics()): Run
  */
 export class GatewayServer {
   readonly server: Server;
+  /** The management listener (gateway.managementPort), when configured. */
+  readonly managementServer: Server | undefined;
   private gateway: CompiledGateway;
+  /** Open client connections of the public port, so that a drain can end their keep-alive. */
+  private readonly connections = new Set<Socket>();
   private readonly state: DispatchState;
   private isDraining = false;
   private readonly startedAt = Date.now();
@@ -41,14 +59,15 @@ export class GatewayServer {
     this.metrics = new GatewayMetrics({ processMetrics: true });
     this.runtime = runtimeDeps(logger, this.metrics);
     this.gateway = compileGateway(config, this.runtime);
-    const management = createManagementApp({
+    const managementContext = {
       current: () => this.gateway,
       startedAt: this.startedAt,
       logger,
       adminToken: options.adminToken,
       metrics: () => this.metrics,
       reloader: () => this.reloaderRef,
-    });
+    };
+    const management = createManagementApp({ ...managementContext, publicPort: true });
     this.state = {
       current: () => this.gateway,
       management: (req, res) => management(req as never, res as never),
@@ -56,25 +75,55 @@ export class GatewayServer {
       inFlight: 0,
     };
     const g = config.gateway;
-    this.server = createServer(
-      { maxHeaderSize: parseSize(g.maxHeaderSize), keepAlive: true, requestTimeout: parseDuration(g.requestTimeout) },
-      createDispatcher(this.state),
-    );
+    this.server = this.createNodeServer(config, createDispatcher(this.state));
+    this.server.on('upgrade', createUpgradeHandler(() => this.gateway));
+    const connections = this.connections;
+    const forget = function forgetConnection(this: Socket) {
+      connections.delete(this);
+    };
+    this.server.on('connection', (socket: Socket) => {
+      connections.add(socket);
+      socket.once('close', forget);
+    });
+    if (g.managementPort > 0) {
+      const listenerApp = createManagementApp({ ...managementContext, publicPort: false });
+      this.managementServer = this.createNodeServer(config, createManagementDispatcher(() => this.gateway, (req, res) => listenerApp(req as never, res as never)));
+    }
     this.applyServerTimeouts(config);
     this.metrics.observe({ services: () => this.gateway.services.values(), inFlight: () => this.state.inFlight });
-    this.server.on('upgrade', createUpgradeHandler(() => this.gateway));
-    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.onClientError(err, socket));
+  }
+
+  /**
+   * A node server with the gateway's limits. `requireHostHeader` is off because node's own answer
+   * to a missing Host is a bare 400: the framing checks answer it in the error format instead.
+   */
+  private createNodeServer(config: GatewayConfig, handler: Parameters<typeof createServer>[1]): Server {
+    const g = config.gateway;
+    const server = createServer(
+      {
+        maxHeaderSize: parseSize(g.maxHeaderSize),
+        keepAlive: true,
+        requestTimeout: parseDuration(g.requestTimeout),
+        connectionsCheckingInterval: CONNECTION_CHECK_INTERVAL_MS,
+        requireHostHeader: false,
+      },
+      handler,
+    );
+    server.on('checkExpectation', createExpectationHandler(() => this.gateway));
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.onClientError(err, socket));
+    return server;
   }
 
   /** Set on purpose: slow-header clients are cut off, idle keep-alive connections outlive a load
    * balancer's idle timeout in front of us, and the whole request has a deadline. */
   private applyServerTimeouts(config: GatewayConfig): void {
     const g = config.gateway;
-    this.server.headersTimeout = parseDuration(g.headersTimeout) ?? 10_000;
-    this.server.keepAliveTimeout = parseDuration(g.keepAliveTimeout) ?? 65_000;
-    this.server.requestTimeout = parseDuration(g.requestTimeout) ?? 300_000;
-    if (this.server.requestTimeout > 0 && this.server.headersTimeout > this.server.requestTimeout) {
-      this.server.headersTimeout = this.server.requestTimeout;
+    for (const server of [this.server, this.managementServer]) {
+      if (server === undefined) continue;
+      server.headersTimeout = parseDuration(g.headersTimeout) ?? 10_000;
+      server.keepAliveTimeout = parseDuration(g.keepAliveTimeout) ?? 65_000;
+      server.requestTimeout = parseDuration(g.requestTimeout) ?? 300_000;
+      if (server.requestTimeout > 0 && server.headersTimeout > server.requestTimeout) server.headersTimeout = server.requestTimeout;
     }
   }
 
@@ -130,7 +179,41 @@ export class GatewayServer {
     });
   }
 
-  /** Malformed requests never reach the dispatcher; they still get a problem+json answer. */
+  /**
+   * Starts the management listener, when gateway.managementPort is set. Resolves with its
+   * address, or undefined when there is none.
+   */
+  listenManagement(
+    port = this.gateway.config.gateway.managementPort,
+    host = this.gateway.config.gateway.managementHost || this.gateway.config.gateway.host,
+  ): Promise<AddressInfo | undefined> {
+    const server = this.managementServer;
+    if (server === undefined) return Promise.resolve(undefined);
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        const address = server.address() as AddressInfo;
+        this.logger.info('management listener', { host: address.address, port: address.port });
+        resolve(address);
+      });
+    });
+  }
+
+  /**
+   * The start of a drain: every answer not yet begun closes its connection (node writes
+   * `Connection: close` for a response whose shouldKeepAlive is false), so no client reuses a
+   * connection the gateway is about to close. Answers begun before keep their head; requests that
+   * arrive later are answered with Connection: close by the dispatcher.
+   */
+  private endKeepAlive(): void {
+    for (const socket of this.connections) {
+      const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+      if (res && !res.headersSent) res.shouldKeepAlive = false;
+    }
+  }
+
+    /** Malformed requests never reach the dispatcher; they still get a problem+json answer. */
   private onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
     if (err.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
@@ -155,16 +238,27 @@ export class GatewayServer {
     if (this.isDraining) return;
     this.isDraining = true;
     this.logger.info('gateway draining', { inFlight: this.state.inFlight, drainTimeoutMs: drainMs });
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeIdleConnections();
-    const deadline = Date.now() + drainMs;
-    while (this.state.inFlight > 0 && Date.now() < deadline) {
+    // net's close, not http's: it stops accepting but leaves idle keep-alive connections open,
+    // where http's would close them at once and reset any request a client is sending on one.
+    const closed = new Promise<void>((resolve) => NetServer.prototype.close.call(this.server, () => resolve()));
+    this.endKeepAlive();
+    const started = Date.now();
+    const deadline = started + drainMs;
+    const lingerUntil = started + Math.min(DRAIN_LINGER_MS, drainMs);
+    // Each answer from now on says Connection: close, so busy clients leave by themselves; idle
+    // connections are given the linger to send one more request (answered, then closed).
+    while (Date.now() < deadline && (this.state.inFlight > 0 || (this.connections.size > 0 && Date.now() < lingerUntil))) {
       await new Promise((r) => setTimeout(r, 25));
-      this.server.closeIdleConnections();
     }
     if (this.state.inFlight > 0) this.logger.warn('drain timeout reached; closing remaining connections', { inFlight: this.state.inFlight });
+    this.server.close(); // http's close now: it also stops node's connection checks
     this.server.closeAllConnections();
     await closed;
+    if (this.managementServer?.listening) {
+      const managementClosed = new Promise<void>((resolve) => this.managementServer!.close(() => resolve()));
+      this.managementServer.closeAllConnections();
+      await managementClosed;
+    }
     this.runtime.accessLog.flush();
     await this.gateway.close();
     this.logger.info('gateway stopped');

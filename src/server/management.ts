@@ -22,6 +22,11 @@ export interface ManagementContext {
   adminToken?: string;
   reloader: () => ConfigReloader | undefined;
   metrics: () => GatewayMetrics;
+  /**
+   * Whether ipFilter.managementAllow guards the endpoints that reveal the deployment: on the public
+   * port, yes; on the management listener, whose port is the boundary, only the deny list applies.
+   */
+  publicPort: boolean;
 }
 
 /** Constant-time comparison of a presented bearer token with the admin token. */
@@ -65,7 +70,7 @@ export function createManagementApp(ctx: ManagementContext): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(RESTRICTED_MANAGEMENT_PATHS, managementIpFilter(ctx.current));
+  app.use(RESTRICTED_MANAGEMENT_PATHS, managementIpFilter(ctx.current, ctx.publicPort));
 
   app.get('/', (_req, res) => {
     const gw = ctx.current();

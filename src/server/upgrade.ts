@@ -4,10 +4,12 @@ import type { CompiledGateway } from '../config/compile';
 import { GatewayError } from '../errors/catalog';
 import { asGatewayError, writeProblemToSocket } from '../errors/problem';
 import { replaceIdentityHeaders } from '../auth/identity';
-import type { GatewayRequest, RequestGuard } from '../pipeline/types';
+import { dropsUnderscoreName } from '../pipeline/proxy-headers';
+import type { CompiledRoute, GatewayRequest, RequestGuard } from '../pipeline/types';
 import { RouteTable } from '../routing/route-table';
 import { upstreamTarget } from '../routing/rewrite';
 import { initRequest } from './request-context';
+import { framingRefusal } from './request-checks';
 
 /**
  * WebSocket upgrades: the same route table and path guards as plain requests; only routes with
@@ -23,6 +25,8 @@ export function createUpgradeHandler(current: () => CompiledGateway) {
       gw.deps.logger.info('upgrade refused', { requestId: req.id, path: instancePath, status: err.status, clientIp: req.clientIp });
       writeProblemToSocket(socket, err, instancePath, req.id);
     };
+    const refused = framingRefusal(req);
+    if (refused !== undefined) return refuse(refused);
     const match = gw.table.match(req.method ?? 'GET', req.headers.host, req.url ?? '/');
     if (match.kind === 'bad-path') return refuse(new GatewayError('GW_BAD_PATH', `Refused: ${match.reason}`));
     if (match.kind !== 'route' || !match.route.websocket) {
@@ -47,11 +51,19 @@ export function createUpgradeHandler(current: () => CompiledGateway) {
       req.headers['x-request-id'] = req.id;
       req.headers.traceparent = req.trace.traceparent;
       // The upgrade is forwarded with the client's own header object: identity headers are fixed here.
+      dropUnderscoreHeaders(req.headers, route);
       replaceIdentityHeaders(req.headers, route.strippedRequestHeaders, req.user);
       gw.deps.logger.info('upgrade', { requestId: req.id, path: instancePath, route: route.name, service: route.service.name, upstream: instance.url, clientIp: req.clientIp });
       proxy.upgrade(req, socket, head);
     }
   };
+}
+
+/** The upgrade's client headers with `_` in their name that the route drops (see dropsUnderscoreName). */
+function dropUnderscoreHeaders(headers: Record<string, unknown>, route: CompiledRoute): void {
+  for (const name of Object.keys(headers)) {
+    if (name.includes('_') && dropsUnderscoreName(name, route.droppedRequestHeaders, route.dropUnderscoreHeaders)) delete headers[name];
+  }
 }
 
 /** Runs the route's upgrade guards in order; `done` gets the first refusal, or nothing. */

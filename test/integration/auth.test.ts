@@ -388,15 +388,18 @@ describe('route policies', () => {
     expect(res.body.headers['x-user-id']).toBe('user-42');
   });
 
-  it('a CORS preflight passes without a token; a plain OPTIONS does not', async () => {
+  it('with CORS off, an OPTIONS request that looks like a preflight needs a token and never reaches the service', async () => {
+    const before = upstream.received.filter((r) => r.method === 'OPTIONS').length;
     const preflight = await request(gw.hmac.url)
-      .options('/api/samples')
+      .options('/api/admin/delete-all')
       .set('origin', 'https://lab.example.org')
-      .set('access-control-request-method', 'POST');
-    expect(preflight.status).toBe(200);
-    expect(preflight.body.method).toBe('OPTIONS');
+      .set('access-control-request-method', 'DELETE');
+    expect(preflight.status).toBe(401);
+    expect(preflight.headers['content-type']).toContain('application/problem+json');
+    expect(preflight.headers['x-request-id']).toBeTruthy();
     const plain = await request(gw.hmac.url).options('/api/samples');
     expect(plain.status).toBe(401);
+    expect(upstream.received.filter((r) => r.method === 'OPTIONS').length).toBe(before);
   });
 
   it("the access log names the verified user, never a client's claim", async () => {

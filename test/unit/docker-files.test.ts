@@ -40,7 +40,11 @@ describe('docker/docker-compose.yml', () => {
     const mounts = new Map((compose.services.prometheus.volumes ?? []).map((v) => [v.split(':')[1], v.split(':')[0]]));
     const configAt = dirname([...mounts.entries()].find(([, src]) => src === './prometheus.yml')![0]);
     for (const rules of prometheus.rule_files) expect(mounts.get(`${configAt}/${rules}`)).toBe(`./${rules}`);
-    expect(prometheus.scrape_configs[0].static_configs[0].targets).toEqual(['gateway:8000']);
+    // Prometheus scrapes the management listener, which the compose file turns on and does not publish.
+    const managementPort = compose.services.gateway.environment?.MANAGEMENT_PORT;
+    expect(managementPort).toMatch(/^\d+$/);
+    expect(prometheus.scrape_configs[0].static_configs[0].targets).toEqual([`gateway:${managementPort}`]);
+    expect((compose.services.gateway.ports ?? []).some((p) => p.includes(String(managementPort)))).toBe(false);
   });
 
   it('points Grafana at the provisioning folders and the Prometheus service', () => {

@@ -1,0 +1,104 @@
+import { Agent, request as httpRequest } from 'node:http';
+import { configFrom, RunningGateway, startGateway } from '../helpers/gateway';
+import { waitFor } from '../helpers/http';
+import { startUpstream, TestUpstream } from '../helpers/upstream';
+
+/**
+ * A drain must not reset a request a client sends on a connection it was allowed to keep: every
+ * answer written once draining has begun says Connection: close, and connections that carry a
+ * request are never closed under it.
+ */
+let upstream: TestUpstream;
+let gw: RunningGateway;
+const held: (() => void)[] = [];
+
+beforeEach(async () => {
+  upstream = await startUpstream((req, res) => {
+    req.resume();
+    if (req.url?.startsWith('/api/hold')) {
+      held.push(() => res.end('released'));
+      return;
+    }
+    res.end('ok');
+  });
+  gw = await startGateway(
+    configFrom(`version: 1
+services:
+  echo: { instances: ["${upstream.url}"], healthCheck: { enabled: false } }
+routes:
+  - { name: api, path: /api, service: echo }
+`),
+  );
+});
+afterEach(async () => {
+  await gw.stop();
+  await upstream.close();
+});
+
+interface Outcome {
+  status: number;
+  connection: string | undefined;
+  body: string;
+}
+
+function get(path: string, agent: Agent): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port: gw.port, path, agent }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('drain', () => {
+  it('an answer in flight when the drain starts carries Connection: close', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    expect((await get('/api/warm', agent)).connection).toBe('keep-alive');
+    const pending = get('/api/hold/1', agent);
+    await waitFor(() => held.length === 1, 3000, 'the held request at the upstream');
+    const stopped = gw.server.stop(5_000);
+    await waitFor(() => gw.logs().some((l) => l.message === 'gateway draining'), 3000, 'drain start');
+    held.shift()!();
+    const outcome = await pending;
+    expect(outcome).toEqual({ status: 200, connection: 'close', body: 'released' });
+    await stopped;
+    agent.destroy();
+  });
+
+  it('under steady keep-alive load, no request on a kept connection is reset by the drain', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+    const failures: string[] = [];
+    let answered = 0;
+    let closesSeen = 0;
+    let draining = false;
+    const deadline = Date.now() + 4_000;
+    const client = async () => {
+      while (Date.now() < deadline) {
+        try {
+          const outcome = await get('/api/load', agent);
+          answered++;
+          if (draining && outcome.connection === 'close') closesSeen++;
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code ?? String(err);
+          // New connections are refused once the listener is closed: that is the drain working.
+          if (code === 'ECONNREFUSED') return;
+          failures.push(code);
+          return;
+        }
+      }
+    };
+    const clients = Array.from({ length: 8 }, client);
+    await waitFor(() => answered > 200, 3000, 'steady load');
+    draining = true;
+    const stopped = gw.server.stop(3_000);
+    await Promise.all(clients);
+    await stopped;
+    agent.destroy();
+    expect(failures).toEqual([]);
+    expect(closesSeen).toBeGreaterThan(0);
+  });
+});

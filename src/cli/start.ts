@@ -23,15 +23,8 @@ export async function startGateway(configFile?: string, envFile?: string): Promi
   const reloader = new ConfigReloader(file, () => cliEnv(envFile), { current: () => server.current.config, swap: (c) => server.swap(c) }, logger, readConfigFile(file));
   server.attachReloader(reloader);
   const watcher = new ConfigWatcher(file, () => void reloader.reload('file'));
-  try {
-    await server.listen();
-    await server.listenManagement();
-  } catch (err) {
-    const g = config.gateway;
-    logger.error('cannot listen', { error: (err as Error).message, host: g.host, port: g.port, managementPort: g.managementPort });
-    process.exit(EXIT.invalid);
-  }
-  watcher.start();
+  // Signals are handled from before the port opens: a SIGTERM that arrives as the gateway starts
+  // still gets a graceful stop, never node's default exit.
   process.on('SIGHUP', () => void reloader.reload('signal', true));
   const shutdown = (signal: string) => {
     logger.info('shutdown requested', { signal });
@@ -46,5 +39,14 @@ export async function startGateway(configFile?: string, envFile?: string): Promi
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
+  try {
+    await server.listen();
+    await server.listenManagement();
+  } catch (err) {
+    const g = config.gateway;
+    logger.error('cannot listen', { error: (err as Error).message, host: g.host, port: g.port, managementPort: g.managementPort });
+    process.exit(EXIT.invalid);
+  }
+  watcher.start();
   return server;
 }

@@ -288,6 +288,7 @@ export function checkSemantics(c: GatewayConfig, file: string, map: SourceMap): 
     checkSize(g.maxHeaderSize, '/gateway/maxHeaderSize', report);
     checkPositiveDuration(g.headersTimeout, '/gateway/headersTimeout', report);
     checkPositiveDuration(g.drainTimeout, '/gateway/drainTimeout', report, true);
+    checkPositiveDuration(g.shutdownDelay, '/gateway/shutdownDelay', report, true);
     checkPositiveDuration(g.requestTimeout, '/gateway/requestTimeout', report, true);
   }
   checkPositiveDuration(c.defaults?.timeout, '/defaults/timeout', report);

@@ -67,6 +67,12 @@ const seconds: Parser = (text) => {
   const n = Number(text);
   return /^\d+(\.\d+)?$/.test(text.trim()) && n > 0 ? { value: `${Math.round(n * 1000)}ms` } : { error: 'must be a number of seconds, e.g. 30' };
 };
+/** A duration as routes.yaml writes it (`5s`, `250ms`), or a bare number of seconds. */
+const duration: Parser = (text) => {
+  const t = text.trim();
+  if (/^\d+(\.\d+)?(ms|s|m|h)$/.test(t)) return { value: t };
+  return seconds(t);
+};
 const oneOf = (...allowed: string[]): Parser => (text) =>
   allowed.includes(text.trim()) ? { value: text.trim() } : { error: `must be one of ${allowed.join(', ')}` };
 const jsonStringArray: Parser = (text) => {
@@ -95,6 +101,8 @@ export const ENV_OVERRIDES: { variable: string; pointers: string[]; parse: Parse
   { variable: 'MANAGEMENT_HOST', pointers: ['/gateway/managementHost'], parse: nonEmpty },
   { variable: 'ENVIRONMENT', pointers: ['/gateway/environment'], parse: nonEmpty },
   { variable: 'REQUEST_TIMEOUT', pointers: ['/defaults/timeout'], parse: seconds },
+  { variable: 'SHUTDOWN_DELAY', pointers: ['/gateway/shutdownDelay'], parse: duration },
+  { variable: 'DRAIN_TIMEOUT', pointers: ['/gateway/drainTimeout'], parse: duration },
   { variable: 'MAX_CONCURRENT_REQUESTS', pointers: ['/gateway/maxConcurrentRequests'], parse: integer(1) },
   { variable: 'LOAD_BALANCER__ENABLED', pointers: ['/loadBalancing/enabled'], parse: boolean },
   {

@@ -101,6 +101,7 @@ export interface GatewayConfig {
     headersTimeout: string;
     keepAliveTimeout: string;
     drainTimeout: string;
+    shutdownDelay: string;
     maxConcurrentRequests: number;
     maxBodySize: string;
     maxHeaderSize: string;

@@ -29,7 +29,11 @@ export function managementPaths(options: { metrics: boolean }): Record<string, O
     '/health': get('Liveness', '`{"status":"ok"}` while the process serves.', {
       '200': json('alive', { type: 'object', properties: { status: { const: 'ok' }, uptimeSeconds: { type: 'integer' } } }),
     }),
-    '/health/services': get('Readiness: health of every service and instance', 'Overall and per-service status with each instance\'s health, circuit state and in-flight count.', {
+    '/ready': get('Readiness', '`200` while a config is loaded and the gateway takes traffic; `503` from the moment it is told to stop (SIGTERM), through its shutdown delay and drain. Never depends on the services behind it.', {
+      '200': json('ready', { type: 'object', properties: { status: { const: 'ready' } } }),
+      '503': json('shutting down', { type: 'object', properties: { status: { const: 'shutting_down' } } }),
+    }),
+    '/health/services': get('Health of every service and instance', 'Overall and per-service status with each instance\'s health, circuit state and in-flight count.', {
       '200': json('healthy or degraded'),
       '503': json('unhealthy: some service has no available instance'),
     }),

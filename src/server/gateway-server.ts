@@ -45,7 +45,8 @@ export class GatewayServer {
   /** Open client connections of the public port, so that a drain can end their keep-alive. */
   private readonly connections = new Set<Socket>();
   private readonly state: DispatchState;
-  private isDraining = false;
+  /** Set on SIGTERM: /ready answers 503 from then on, through the shutdown delay and the drain. */
+  private isStopping = false;
   private readonly startedAt = Date.now();
   private readonly runtime: RuntimeDeps;
   private reloaderRef: ConfigReloader | undefined;
@@ -66,12 +67,13 @@ export class GatewayServer {
       adminToken: options.adminToken,
       metrics: () => this.metrics,
       reloader: () => this.reloaderRef,
+      stopping: () => this.isStopping,
     };
     const management = createManagementApp({ ...managementContext, publicPort: true });
     this.state = {
       current: () => this.gateway,
       management: (req, res) => management(req as never, res as never),
-      draining: () => this.isDraining,
+      draining: () => this.isStopping,
       inFlight: 0,
     };
     const g = config.gateway;
@@ -231,12 +233,24 @@ export class GatewayServer {
   }
 
   /**
-   * Graceful stop: no new connections, in-flight requests finish (up to the drain timeout, then
-   * connections are closed), upstream pools are closed last.
+   * Graceful stop. First the shutdown delay: /ready answers 503 at once while new connections are
+   * still accepted and served (a load balancer, Kubernetes' endpoints among them, takes a moment to
+   * stop sending new ones; refusing them then would fail requests during every rolling update),
+   * each answer with Connection: close so clients move on. Then the drain: no new connections,
+   * in-flight requests finish (up to the drain timeout, then connections are closed), upstream
+   * pools are closed last.
    */
-  async stop(drainMs = parseDuration(this.gateway.config.gateway.drainTimeout) ?? 15_000): Promise<void> {
-    if (this.isDraining) return;
-    this.isDraining = true;
+  async stop(
+    drainMs = parseDuration(this.gateway.config.gateway.drainTimeout) ?? 15_000,
+    delayMs = parseDuration(this.gateway.config.gateway.shutdownDelay) ?? 0,
+  ): Promise<void> {
+    if (this.isStopping) return;
+    this.isStopping = true;
+    if (delayMs > 0 && this.server.listening) {
+      this.logger.info('gateway stopping: not ready, still serving', { shutdownDelayMs: delayMs });
+      this.endKeepAlive();
+      await new Promise((r) => setTimeout(r, delayMs));
+    }
     this.logger.info('gateway draining', { inFlight: this.state.inFlight, drainTimeoutMs: drainMs });
     // net's close, not http's: it stops accepting but leaves idle keep-alive connections open,
     // where http's would close them at once and reset any request a client is sending on one.

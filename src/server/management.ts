@@ -27,6 +27,8 @@ export interface ManagementContext {
    * port, yes; on the management listener, whose port is the boundary, only the deny list applies.
    */
   publicPort: boolean;
+  /** True from the moment the gateway is told to stop: readiness fails so traffic moves away. */
+  stopping: () => boolean;
 }
 
 /** Constant-time comparison of a presented bearer token with the admin token. */
@@ -103,6 +105,13 @@ export function createManagementApp(ctx: ManagementContext): express.Express {
 
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok', uptimeSeconds: Math.round((Date.now() - ctx.startedAt) / 1000) });
+  });
+
+  // Readiness never looks at the services behind the gateway: one dead backend must not take every
+  // gateway replica out of its load balancer at once (that is what /health/services is for).
+  app.get('/ready', (_req, res) => {
+    if (ctx.stopping()) res.status(503).json({ status: 'shutting_down' });
+    else res.json({ status: 'ready' });
   });
 
   app.get('/health/services', (_req, res) => {

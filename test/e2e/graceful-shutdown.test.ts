@@ -54,4 +54,32 @@ routes:
     await expect(g.exited).resolves.toBe(0);
     expect(g.jsonLines.map((l) => l.message)).toEqual(expect.arrayContaining(['shutdown requested', 'gateway draining', 'gateway stopped']));
   });
+
+  it('with SHUTDOWN_DELAY, a new connection 50 ms after SIGTERM is served and /ready says 503', async () => {
+    upstream = await startUpstream();
+    const dir = mkdtempSync(join(tmpdir(), 'gw-shutdown-delay-'));
+    const file = join(dir, 'routes.yaml');
+    writeFileSync(
+      file,
+      `version: 1
+gateway: { host: 127.0.0.1 }
+services:
+  up: { instances: ["${upstream.url}"], healthCheck: { enabled: false } }
+routes:
+  - { name: up, path: /up, service: up }
+`,
+    );
+    const port = await closedPort();
+    gateway = runNode(distEntry('cli/index.js'), ['start', '--config', file], { PORT: String(port), SHUTDOWN_DELAY: '1s', LOG_LEVEL: 'info' });
+    const g = gateway;
+    await waitFor(() => g.jsonLines.some((l) => l.message === 'gateway listening'), 10_000, 'gateway start');
+    g.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 50));
+    const served = await rawRequest(`http://127.0.0.1:${port}/up/x`);
+    expect(served.status).toBe(200);
+    expect(served.headers.connection).toBe('close');
+    expect((await rawRequest(`http://127.0.0.1:${port}/ready`)).status).toBe(503);
+    await waitFor(() => g.jsonLines.some((l) => l.message === 'gateway draining'), 10_000, 'drain start');
+    await expect(g.exited).resolves.toBe(0);
+  });
 });

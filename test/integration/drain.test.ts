@@ -102,3 +102,46 @@ describe('drain', () => {
     expect(closesSeen).toBeGreaterThan(0);
   });
 });
+
+describe('shutdown delay (gateway.shutdownDelay)', () => {
+  it('/ready turns 503 at once while new connections are still accepted and served, then the drain refuses them', async () => {
+    const delayed = await startGateway(
+      configFrom(`version: 1
+gateway: { shutdownDelay: 1s }
+services:
+  echo: { instances: ["${upstream.url}"], healthCheck: { enabled: false } }
+routes:
+  - { name: api, path: /api, service: echo }
+`),
+    );
+    const fresh = () => new Agent({ keepAlive: false });
+    const at = (port: number, path: string) =>
+      new Promise<Outcome>((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port, path, agent: fresh() }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect((await at(delayed.port, '/ready')).status).toBe(200);
+    const started = Date.now();
+    const stopped = delayed.server.stop(2_000);
+    const ready = await at(delayed.port, '/ready');
+    expect(ready.status).toBe(503);
+    expect(JSON.parse(ready.body)).toEqual({ status: 'shutting_down' });
+    // New connections during the delay: answered, each told to close.
+    for (let i = 0; i < 5; i++) {
+      const outcome = await at(delayed.port, `/api/during-delay-${i}`);
+      expect(outcome).toMatchObject({ status: 200, connection: 'close' });
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(Date.now() - started).toBeLessThan(1_000);
+    await waitFor(() => delayed.logs().some((l) => l.message === 'gateway draining'), 3000, 'drain start');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    await expect(at(delayed.port, '/api/after-delay')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    await stopped;
+  });
+});

@@ -124,7 +124,7 @@ describe('buildOpenApi', () => {
     expect(doc.paths['/auth/ignored']).toBeUndefined();
   });
 
-  it.each(['/', '/health', '/health/services', '/services', '/metrics', '/docs', '/docs/openapi.json', '/admin/reload', '/admin/config'])('documents the management endpoint %s', (path) => {
+  it.each(['/', '/health', '/ready', '/health/services', '/services', '/metrics', '/docs', '/docs/openapi.json', '/admin/reload', '/admin/config'])('documents the management endpoint %s', (path) => {
     const item = doc.paths[path];
     expect(item).toBeDefined();
     const operations = Object.values(item).filter((v): v is OpenApiOperation => typeof v === 'object' && v !== null && 'responses' in v);

@@ -41,9 +41,9 @@ interface Outcome {
   body: string;
 }
 
-function get(path: string, agent: Agent): Promise<Outcome> {
+function get(path: string, agent: Agent, port = gw.port): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port: gw.port, path, agent }, (res) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, agent }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
@@ -114,18 +114,7 @@ routes:
   - { name: api, path: /api, service: echo }
 `),
     );
-    const fresh = () => new Agent({ keepAlive: false });
-    const at = (port: number, path: string) =>
-      new Promise<Outcome>((resolve, reject) => {
-        const req = httpRequest({ host: '127.0.0.1', port, path, agent: fresh() }, (res) => {
-          let body = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => (body += c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body }));
-        });
-        req.on('error', reject);
-        req.end();
-      });
+    const at = (port: number, path: string) => get(path, new Agent({ keepAlive: false }), port);
     expect((await at(delayed.port, '/ready')).status).toBe(200);
     const started = Date.now();
     const stopped = delayed.server.stop(2_000);

@@ -28,7 +28,7 @@ export class GatewayMetrics {
   /** The three series every proxied request records into (see series.ts for why not prom-client's). */
   readonly requests: CounterSeries<'method' | 'service' | 'route' | 'status'>;
   readonly requestDuration: HistogramSeries<'service' | 'route'>;
-  readonly upstreamDuration: HistogramSeries<'service' | 'instance'>;
+  readonly upstreamDuration: HistogramSeries<'service' | 'upstream'>;
   readonly errors: Counter<'service' | 'error_type'>;
   readonly rateLimited: Counter<'route' | 'key_type'>;
   readonly rateLimitStoreErrors: Counter;
@@ -56,7 +56,7 @@ export class GatewayMetrics {
     this.upstreamDuration = new HistogramSeries(
       'gateway_upstream_duration_seconds',
       'Time from sending a request to an instance to its response headers.',
-      ['service', 'instance'],
+      ['service', 'upstream'],
       LATENCY_BUCKETS,
       this.registry,
     );
@@ -69,13 +69,13 @@ export class GatewayMetrics {
     new Gauge({
       name: 'service_health_status',
       help: 'Active health of each instance: 1 for its current status (healthy, unhealthy, unknown), 0 otherwise.',
-      labelNames: ['service', 'instance', 'status'],
+      labelNames: ['service', 'upstream', 'status'],
       registers,
       collect() {
         this.reset();
         for (const s of metrics.source.services()) {
           for (const i of s.instances) {
-            for (const status of HEALTH_STATUSES) this.set({ service: s.name, instance: i.url, status }, i.health.status === status ? 1 : 0);
+            for (const status of HEALTH_STATUSES) this.set({ service: s.name, upstream: i.url, status }, i.health.status === status ? 1 : 0);
           }
         }
       },
@@ -83,12 +83,12 @@ export class GatewayMetrics {
     new Gauge({
       name: 'gateway_circuit_breaker_state',
       help: 'Circuit state of each instance: 0 closed, 1 half-open, 2 open.',
-      labelNames: ['service', 'instance'],
+      labelNames: ['service', 'upstream'],
       registers,
       collect() {
         this.reset();
         for (const s of metrics.source.services()) {
-          for (const i of s.instances) this.set({ service: s.name, instance: i.url }, CIRCUIT_VALUES[i.breaker.state]);
+          for (const i of s.instances) this.set({ service: s.name, upstream: i.url }, CIRCUIT_VALUES[i.breaker.state]);
         }
       },
     });

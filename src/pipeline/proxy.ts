@@ -91,7 +91,7 @@ class RouteProxy {
     this.undiciTimeoutMs = timeoutMs + 1000;
     this.budget = retry.attempts > 1 ? new RetryBudget(retry.budget, now) : undefined;
     this.retriesCounter = metrics.retries.labels({ service: service.name });
-    this.upstreamTimers = new Map(service.instances.map((i) => [i, metrics.upstreamDuration.labels({ service: service.name, instance: i.url })]));
+    this.upstreamTimers = new Map(service.instances.map((i) => [i, metrics.upstreamDuration.labels({ service: service.name, upstream: i.url })]));
   }
 
   /** The client response head for an upstream answer: the gateway's own headers join the upstream's. */

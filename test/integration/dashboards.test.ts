@@ -1,14 +1,9 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import yaml from 'js-yaml';
 import request from 'supertest';
 import { configFrom, RunningGateway, startGateway } from '../helpers/gateway';
-import { ROOT } from '../helpers/process';
+import { ALERTS, dashboardAndAlertExpressions, DOCKER } from '../helpers/dashboard-queries';
 
-const DOCKER = join(ROOT, 'docker');
-const DASHBOARD = join(DOCKER, 'grafana', 'dashboards', 'tracseq-gateway.json');
-const ALERTS = join(DOCKER, 'prometheus', 'alerts.yml');
 
 /** promtool from the Debian package prometheus; outside CI its absence skips (and says so). */
 function promtool(): string | undefined {
@@ -41,20 +36,6 @@ export function metricNames(expr: string): string[] {
     .replace(/\b\d+(\.\d+)?([eE][+-]?\d+)?\b/g, ' ');
   const names = (stripped.match(/[a-zA-Z_:][\w:]*/g) ?? []).filter((w) => !PROMQL_WORDS.has(w.toLowerCase()));
   return [...new Set(names)];
-}
-
-/** Every expression of the dashboard (panel targets, template queries) and of the alert rules. */
-function expressions(): { where: string; expr: string }[] {
-  const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as {
-    panels: { title: string; targets?: { expr: string }[] }[];
-    templating: { list: { name: string; query: string | { query: string } }[] };
-  };
-  const out: { where: string; expr: string }[] = [];
-  for (const p of dashboard.panels) (p.targets ?? []).forEach((t, i) => out.push({ where: `dashboard panel "${p.title}" query ${i + 1}`, expr: t.expr }));
-  for (const v of dashboard.templating.list) out.push({ where: `dashboard variable $${v.name}`, expr: typeof v.query === 'string' ? v.query : v.query.query });
-  const rules = yaml.load(readFileSync(ALERTS, 'utf8')) as { groups: { rules: { alert: string; expr: string }[] }[] };
-  for (const g of rules.groups) for (const r of g.rules) out.push({ where: `alert ${r.alert}`, expr: r.expr });
-  return out;
 }
 
 /** The sample names /metrics exposes: a histogram `h` as h_bucket, h_sum and h_count. */
@@ -104,7 +85,7 @@ routes:
     await gw.stop();
   });
 
-  const all = expressions();
+  const all = dashboardAndAlertExpressions();
 
   it('cover every panel the issue asks for and all five alerts', () => {
     const used = new Set(all.flatMap((e) => metricNames(e.expr)));

@@ -82,17 +82,17 @@ describe('GET /metrics', () => {
     ['1 504 on slow', 'gateway_requests_total', { method: 'GET', service: 'samples', route: 'slow', status: '504' }, 1],
     ['duration count on samples', 'gateway_request_duration_seconds_count', { service: 'samples', route: 'samples' }, 4],
     ['duration count of unmatched', 'gateway_request_duration_seconds_count', { service: 'none', route: 'unmatched' }, 2],
-    ['upstream timings of the samples instance (3 + 1 + 1)', 'gateway_upstream_duration_seconds_count', { service: 'samples', instance: '' }, 5],
+    ['upstream timings of the samples instance (3 + 1 + 1)', 'gateway_upstream_duration_seconds_count', { service: 'samples', upstream: '' }, 5],
     ['not_found errors', 'gateway_errors_total', { service: 'none', error_type: 'not_found' }, 2],
     ['unauthorized errors', 'gateway_errors_total', { service: 'samples', error_type: 'unauthorized' }, 1],
     ['connection_refused errors', 'gateway_errors_total', { service: 'dead', error_type: 'connection_refused' }, 1],
     ['timeout errors', 'gateway_errors_total', { service: 'samples', error_type: 'timeout' }, 1],
-    ['circuit state of samples (closed)', 'gateway_circuit_breaker_state', { service: 'samples', instance: '' }, 0],
-    ['health of samples (unknown: checks off)', 'service_health_status', { service: 'samples', instance: '', status: 'unknown' }, 1],
-    ['health of samples (not healthy)', 'service_health_status', { service: 'samples', instance: '', status: 'healthy' }, 0],
+    ['circuit state of samples (closed)', 'gateway_circuit_breaker_state', { service: 'samples', upstream: '' }, 0],
+    ['health of samples (unknown: checks off)', 'service_health_status', { service: 'samples', upstream: '', status: 'unknown' }, 1],
+    ['health of samples (not healthy)', 'service_health_status', { service: 'samples', upstream: '', status: 'healthy' }, 0],
   ])('%s', (_name, metric, labels, expected) => {
     const withInstance = { ...labels } as Record<string, string>;
-    if ('instance' in withInstance) withInstance.instance = upstream.url;
+    if ('upstream' in withInstance) withInstance.upstream = upstream.url;
     expect(sample(text, metric, withInstance)).toBe(expected);
   });
 

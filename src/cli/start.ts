@@ -1,3 +1,7 @@
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
+import { ClusterPrimary } from '../cluster/primary';
+import { runWorker } from '../cluster/worker';
 import { createLogger, LOG_LEVELS } from '../observability/logger';
 import { GatewayServer } from '../server/gateway-server';
 import { readConfigFile } from '../config/load';
@@ -8,8 +12,10 @@ import { cliEnv, EXIT, loadOrExit, routesFile } from './context';
 /**
  * Serves until SIGTERM/SIGINT, then drains in-flight requests and exits 0. The routes file is
  * reloaded when it changes, on SIGHUP, and on POST /admin/reload (when ADMIN_TOKEN is set).
+ * With gateway.workers above 1 this process becomes the cluster's primary and the same command,
+ * forked, its workers; the server is then in the workers and undefined is returned.
  */
-export async function startGateway(configFile?: string, envFile?: string): Promise<GatewayServer> {
+export async function startGateway(configFile?: string, envFile?: string): Promise<GatewayServer | undefined> {
   const env = cliEnv(envFile);
   const level = (env.LOG_LEVEL ?? 'info').toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(level)) {
@@ -17,8 +23,17 @@ export async function startGateway(configFile?: string, envFile?: string): Promi
     process.exit(EXIT.usage);
   }
   const file = routesFile(configFile, env);
+  if (cluster.isWorker) {
+    runWorker(createLogger(level), { adminToken: env.ADMIN_TOKEN || undefined, routesFile: file });
+    return undefined;
+  }
   const config = loadOrExit(file, env);
   const logger = createLogger(level);
+  const workers = config.gateway.workers === 'auto' ? availableParallelism() : config.gateway.workers;
+  if (workers > 1) {
+    new ClusterPrimary(file, () => cliEnv(envFile), config, logger, workers).start();
+    return undefined;
+  }
   const server = new GatewayServer(config, logger, { adminToken: env.ADMIN_TOKEN || undefined });
   const reloader = new ConfigReloader(file, () => cliEnv(envFile), { current: () => server.current.config, swap: (c) => server.swap(c) }, logger, readConfigFile(file));
   server.attachReloader(reloader);

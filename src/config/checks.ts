@@ -299,6 +299,13 @@ export function checkSemantics(c: GatewayConfig, file: string, map: SourceMap): 
   checkAuth(c, routes, serviceNames, map, report);
 
   const rl = c.rateLimiting;
+  const limited = rl?.enabled && (rl.global?.enabled || routes.some((r) => r.rateLimit?.enabled));
+  if (g && g.workers !== undefined && g.workers !== 1 && limited && rl.store === 'memory') {
+    report(
+      '/gateway/workers',
+      `with more than one worker the memory rate-limit store would count per process (each worker allowing the whole limit); use rateLimiting.store: redis (RATE_LIMITING__REDIS_URL), or workers: 1`,
+    );
+  }
   if (rl && typeof rl === 'object' && rl.enabled !== false && rl.store === 'redis') {
     if (!rl.redisUrl) report('/rateLimiting', 'store is redis but redisUrl is empty: set rateLimiting.redisUrl or RATE_LIMITING__REDIS_URL');
     else if (!/^rediss?:\/\//.test(rl.redisUrl)) report('/rateLimiting/redisUrl', `"${rl.redisUrl}" is not a redis:// or rediss:// URL`);

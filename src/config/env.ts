@@ -73,6 +73,7 @@ const duration: Parser = (text) => {
   if (/^\d+(\.\d+)?(ms|s|m|h)$/.test(t)) return { value: t };
   return seconds(t);
 };
+const workerCount: Parser = (text) => (text.trim() === 'auto' ? { value: 'auto' } : integer(1, 256)(text));
 const oneOf = (...allowed: string[]): Parser => (text) =>
   allowed.includes(text.trim()) ? { value: text.trim() } : { error: `must be one of ${allowed.join(', ')}` };
 const jsonStringArray: Parser = (text) => {
@@ -101,6 +102,7 @@ export const ENV_OVERRIDES: { variable: string; pointers: string[]; parse: Parse
   { variable: 'MANAGEMENT_HOST', pointers: ['/gateway/managementHost'], parse: nonEmpty },
   { variable: 'ENVIRONMENT', pointers: ['/gateway/environment'], parse: nonEmpty },
   { variable: 'REQUEST_TIMEOUT', pointers: ['/defaults/timeout'], parse: seconds },
+  { variable: 'WORKERS', pointers: ['/gateway/workers'], parse: workerCount },
   { variable: 'SHUTDOWN_DELAY', pointers: ['/gateway/shutdownDelay'], parse: duration },
   { variable: 'DRAIN_TIMEOUT', pointers: ['/gateway/drainTimeout'], parse: duration },
   { variable: 'MAX_CONCURRENT_REQUESTS', pointers: ['/gateway/maxConcurrentRequests'], parse: integer(1) },

@@ -102,6 +102,8 @@ export interface GatewayConfig {
     keepAliveTimeout: string;
     drainTimeout: string;
     shutdownDelay: string;
+    /** Worker processes: 1 (no cluster), a count, or one per core. */
+    workers: number | 'auto';
     maxConcurrentRequests: number;
     maxBodySize: string;
     maxHeaderSize: string;

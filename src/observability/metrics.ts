@@ -68,6 +68,8 @@ export class GatewayMetrics {
     });
     new Gauge({
       name: 'service_health_status',
+      // Cluster mode adds up the workers' series; a state or a time is not a count: the highest wins.
+      aggregator: 'max',
       help: 'Active health of each instance: 1 for its current status (healthy, unhealthy, unknown), 0 otherwise.',
       labelNames: ['service', 'upstream', 'status'],
       registers,
@@ -82,6 +84,8 @@ export class GatewayMetrics {
     });
     new Gauge({
       name: 'gateway_circuit_breaker_state',
+      // Cluster mode adds up the workers' series; a state or a time is not a count: the highest wins.
+      aggregator: 'max',
       help: 'Circuit state of each instance: 0 closed, 1 half-open, 2 open.',
       labelNames: ['service', 'upstream'],
       registers,
@@ -125,6 +129,8 @@ export class GatewayMetrics {
     });
     this.lastReloadSuccess = new Gauge({
       name: 'gateway_config_last_reload_success_timestamp_seconds',
+      // Cluster mode adds up the workers' series; a state or a time is not a count: the highest wins.
+      aggregator: 'max',
       help: 'When the running config was loaded (Unix time).',
       registers,
     });

@@ -36,6 +36,12 @@ const RESTART_REQUIRED: { name: string; read: (c: GatewayConfig) => unknown }[] 
   { name: 'gateway.managementHost', read: (c) => c.gateway.managementHost },
 ];
 
+/** What the management endpoints use of a reloader: a local one, or a cluster worker's line to the primary's. */
+export interface ReloadControl {
+  readonly state: ReloadStatus;
+  reload(trigger: ReloadTrigger, force?: boolean): Promise<ReloadOutcome>;
+}
+
 export interface ReloadTarget {
   /** The config serving now. */
   current(): GatewayConfig;

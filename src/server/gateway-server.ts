@@ -12,7 +12,8 @@ import { createDispatcher, createExpectationHandler, createManagementDispatcher,
 import { createManagementApp } from './management';
 import { createUpgradeHandler } from './upgrade';
 import { GatewayMetrics } from '../observability/metrics';
-import type { ConfigReloader } from '../reload/reloader';
+import type { ConfigReloader, ReloadControl } from '../reload/reloader';
+import type { HealthSnapshot } from '../upstream/health';
 
 /**
  * How often node checks its connections against headersTimeout and requestTimeout. Node's default
@@ -27,6 +28,19 @@ const CONNECTION_CHECK_INTERVAL_MS = 500;
  * to reuse one gets its answer with Connection: close instead of a reset.
  */
 const DRAIN_LINGER_MS = 1_000;
+
+/** Health findings of every instance, by service name, then instance URL. */
+export type HealthFindings = Record<string, Record<string, HealthSnapshot>>;
+
+export interface GatewayServerOptions {
+  adminToken?: string;
+  /** Cluster worker: the primary runs the health checks; this process follows its findings. */
+  followsHealth?: boolean;
+  /** Cluster worker: /metrics answers the cluster's totals, which the primary assembles. */
+  metricsText?: () => Promise<string>;
+  /** Cluster worker: /admin/reload asks the primary, which reloads every worker. */
+  reloader?: ReloadControl;
+}
 
 /** The process-wide dependencies of every compiled gateway. */
 export function runtimeDeps(logger: Logger, metrics = new GatewayMetrics()): RuntimeDeps {
@@ -50,12 +64,13 @@ export class GatewayServer {
   private readonly startedAt = Date.now();
   private readonly runtime: RuntimeDeps;
   private reloaderRef: ConfigReloader | undefined;
+  private healthFindings: HealthFindings | undefined;
   readonly metrics: GatewayMetrics;
 
   constructor(
     config: GatewayConfig,
     private readonly logger: Logger,
-    options: { adminToken?: string } = {},
+    private readonly options: GatewayServerOptions = {},
   ) {
     this.metrics = new GatewayMetrics({ processMetrics: true });
     this.runtime = runtimeDeps(logger, this.metrics);
@@ -66,7 +81,8 @@ export class GatewayServer {
       logger,
       adminToken: options.adminToken,
       metrics: () => this.metrics,
-      reloader: () => this.reloaderRef,
+      reloader: () => this.reloaderRef ?? options.reloader,
+      metricsText: options.metricsText,
       stopping: () => this.isStopping,
     };
     const management = createManagementApp({ ...managementContext, publicPort: true });
@@ -151,11 +167,28 @@ export class GatewayServer {
   async swap(config: GatewayConfig): Promise<void> {
     const previous = this.gateway;
     const next = compileGateway(config, this.runtime, previous);
-    if (this.server.listening) next.start();
+    if (this.server.listening && !this.options.followsHealth) next.start();
+    if (this.healthFindings) this.followHealth(this.healthFindings, next);
     this.gateway = next;
     this.applyServerTimeouts(config);
     await previous.retire();
     await this.metrics.forgetServices([...previous.services.keys()].filter((name) => !next.services.has(name)));
+  }
+
+  /**
+   * Cluster mode: the primary's health findings, by service and instance URL. Instances follow
+   * them instead of probing; a reload's new gateway takes the latest findings over at once.
+   */
+  followHealth(findings: HealthFindings, gateway = this.gateway): void {
+    this.healthFindings = findings;
+    for (const service of gateway.services.values()) {
+      const byUrl = findings[service.name];
+      if (byUrl === undefined) continue;
+      for (const instance of service.instances) {
+        const found = byUrl[instance.url];
+        if (found !== undefined) instance.health.follow(found);
+      }
+    }
   }
 
   get inFlight(): number {
@@ -168,7 +201,7 @@ export class GatewayServer {
       this.server.listen(port, host, () => {
         this.server.off('error', reject);
         const address = this.server.address() as AddressInfo;
-        this.gateway.start();
+        if (!this.options.followsHealth) this.gateway.start();
         this.logger.info('gateway listening', {
           host: address.address,
           port: address.port,

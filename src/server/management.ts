@@ -8,7 +8,7 @@ import type { Logger } from '../observability/logger';
 import { MANAGEMENT_PATHS } from '../routing/management-paths';
 import { VERSION } from './version';
 import { managementIpFilter, RESTRICTED_MANAGEMENT_PATHS } from './management-ip-filter';
-import type { ConfigReloader } from '../reload/reloader';
+import type { ReloadControl } from '../reload/reloader';
 import type { GatewayMetrics } from '../observability/metrics';
 import { maskSecrets } from '../cli/print-config';
 import type { InstanceView, ServiceStatus } from '../upstream/service';
@@ -20,8 +20,10 @@ export interface ManagementContext {
   logger: Logger;
   /** ADMIN_TOKEN; without it every /admin endpoint answers 404. */
   adminToken?: string;
-  reloader: () => ConfigReloader | undefined;
+  reloader: () => ReloadControl | undefined;
   metrics: () => GatewayMetrics;
+  /** The /metrics text when it is not this process's own registry (a cluster's totals). */
+  metricsText?: () => Promise<string>;
   /**
    * Whether ipFilter.managementAllow guards the endpoints that reveal the deployment: on the public
    * port, yes; on the management listener, whose port is the boundary, only the deny list applies.
@@ -126,7 +128,11 @@ export function createManagementApp(ctx: ManagementContext): express.Express {
   app.get('/metrics', async (_req, res, next) => {
     if (!ctx.current().config.monitoring.metrics) return next();
     const registry = ctx.metrics().registry;
-    res.set('content-type', registry.contentType).send(await registry.metrics());
+    try {
+      res.set('content-type', registry.contentType).send(ctx.metricsText ? await ctx.metricsText() : await registry.metrics());
+    } catch (err) {
+      next(err);
+    }
   });
 
   app.use('/docs', docsRouter({ config: () => ctx.current().config, routesFile: () => ctx.reloader()?.state.file }));

@@ -4,6 +4,14 @@ import { parseDuration } from '../config/units';
 
 export type HealthStatus = 'unknown' | 'healthy' | 'unhealthy';
 
+/** What one instance's checks have found, as another process's copy of them takes it over. */
+export interface HealthSnapshot {
+  status: HealthStatus;
+  lastCheckAt: number | undefined;
+  lastError: string | undefined;
+  consecutiveFailures: number;
+}
+
 export interface HealthTransition {
   from: HealthStatus;
   to: HealthStatus;
@@ -24,6 +32,8 @@ export class HealthCheck {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private stopped = true;
+  /** Set when another process runs the checks and this copy only follows its findings. */
+  private following = false;
   private abort: AbortController | undefined;
   lastCheckAt: number | undefined;
   lastError: string | undefined;
@@ -56,7 +66,7 @@ export class HealthCheck {
   }
 
   start(): void {
-    if (!this.config.enabled || !this.stopped) return;
+    if (!this.config.enabled || !this.stopped || this.following) return;
     this.stopped = false;
     // The first probe comes soon (jittered within 100 ms), so a dead instance is found early.
     this.schedule(Math.random() * Math.min(100, this.intervalMs));
@@ -67,6 +77,25 @@ export class HealthCheck {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.abort?.abort();
+  }
+
+  /** This instance's findings, to hand to the processes that follow them. */
+  snapshot(): HealthSnapshot {
+    return { status: this.statusValue, lastCheckAt: this.lastCheckAt, lastError: this.lastError, consecutiveFailures: this.failures };
+  }
+
+  /**
+   * Takes over the findings of the process that runs the checks (cluster mode: the primary probes
+   * once for all workers). From then on this copy never probes; transitions are logged where the
+   * checks run, not once per follower.
+   */
+  follow(snapshot: HealthSnapshot): void {
+    this.following = true;
+    this.stop();
+    this.statusValue = snapshot.status;
+    this.lastCheckAt = snapshot.lastCheckAt;
+    this.lastError = snapshot.lastError;
+    this.failures = snapshot.consecutiveFailures;
   }
 
   private schedule(delay: number): void {

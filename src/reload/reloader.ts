@@ -34,6 +34,7 @@ const RESTART_REQUIRED: { name: string; read: (c: GatewayConfig) => unknown }[] 
   { name: 'gateway.maxHeaderSize', read: (c) => c.gateway.maxHeaderSize },
   { name: 'gateway.managementPort', read: (c) => c.gateway.managementPort },
   { name: 'gateway.managementHost', read: (c) => c.gateway.managementHost },
+  { name: 'gateway.workers', read: (c) => c.gateway.workers },
 ];
 
 /** What the management endpoints use of a reloader: a local one, or a cluster worker's line to the primary's. */

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -35,8 +35,12 @@ const demo = yaml.load(read('docker-compose.demo.yml')) as ComposeFile;
  */
 function composeConfig(...files: string[]): ComposeFile {
   const args = files.flatMap((f) => ['-f', join(DOCKER, f)]).concat('config');
-  const out = execFileSync('docker-compose', args, { env: { PATH: process.env.PATH ?? '', HOME: tmpdir() }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  return yaml.load(out) as ComposeFile;
+  const run = spawnSync('docker-compose', args, { env: { PATH: process.env.PATH ?? '', HOME: tmpdir() }, encoding: 'utf8' });
+  if (run.error) throw new Error(`docker-compose is needed for these tests (Debian: apt-get install docker-compose): ${run.error.message}`);
+  if (run.status !== 0) throw new Error(`docker-compose config failed:\n${run.stderr}`);
+  // A warning is a variable without a default ("The X variable is not set. Defaulting to a blank string.").
+  if (run.stderr.trim()) throw new Error(`docker-compose config warned:\n${run.stderr}`);
+  return yaml.load(run.stdout) as ComposeFile;
 }
 
 /** The TracSeq services: Compose host name, routes.yaml service name, port. */

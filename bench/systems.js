@@ -1,4 +1,5 @@
 'use strict';
+const os = require('node:os');
 // The systems under test, as data. Each one is started as its own process by the starter of its
 // `kind` (bench/lib/starters.js) and loaded through `path`. A gateway system is a routes file plus
 // what that file needs (upstream instances, Redis, a signed token): adding one is an entry here.
@@ -48,6 +49,21 @@ module.exports = [
     // Its ratio to Express Gateway is taken against Express Gateway's own jwt + rate-limit + proxy pipeline.
     egPeer: 'express-gateway-full',
     about: 'the gateway with JWT auth, Redis rate limiting, transforms and two instances',
+  },
+  {
+    name: 'gateway-cluster',
+    kind: 'gateway',
+    config: 'configs/gateway-plain.yaml',
+    env: { WORKERS: '2' },
+    path: '/samples/list',
+    // Two workers beside the load generator and the upstream on two cores measure the machine,
+    // not the gateway: its CPU per request is measured in pairs instead (COMPARE=cluster bash
+    // bench/paired-cpu.sh).
+    skip:
+      os.availableParallelism() < 4
+        ? `throughput of 2 workers is not meaningful on ${os.availableParallelism()} cores shared with the load generator and the upstream; see COMPARE=cluster bash bench/paired-cpu.sh`
+        : undefined,
+    about: 'the gateway-plain route in cluster mode (WORKERS=2: a primary and two workers on one port)',
   },
   {
     name: 'nginx',

@@ -12,7 +12,7 @@ const ROOT = path.resolve(BENCH, '..');
 const GATEWAY_CLI = path.join(ROOT, 'dist', 'cli', 'index.js');
 
 /** The gateway's documented overrides; a developer's shell must not change what is measured. */
-const GATEWAY_ENV = /^(SERVICES__|MONITORING__|RATE_LIMITING__|AUTHENTICATION__|CORS__|LOAD_BALANCER__)|^(MAX_CONCURRENT_REQUESTS|REQUEST_TIMEOUT|ENVIRONMENT|ROUTES_FILE|HOST|PORT|LOG_LEVEL)$/;
+const GATEWAY_ENV = /^(SERVICES__|MONITORING__|RATE_LIMITING__|AUTHENTICATION__|CORS__|LOAD_BALANCER__)|^(MAX_CONCURRENT_REQUESTS|MAX_CONCURRENT_REQUESTS_PER_CLIENT|REQUEST_TIMEOUT|ENVIRONMENT|ROUTES_FILE|HOST|PORT|LOG_LEVEL|WORKERS|SHUTDOWN_DELAY|DRAIN_TIMEOUT|MANAGEMENT_PORT|MANAGEMENT_HOST)$/;
 
 function cleanEnv(extra) {
   const env = {};
@@ -51,6 +51,7 @@ async function gateway(sys, ctx) {
   const port = await procs.freePort();
   const env = cleanEnv({ PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', MONITORING__LOG_REQUESTS: 'true' });
   ctx.upstreams.forEach((u, i) => { env[`BENCH_UPSTREAM_${i + 1}`] = u.url; });
+  Object.assign(env, sys.env ?? {});
   const headers = {};
   if (sys.redis) {
     const redis = await ctx.redis();

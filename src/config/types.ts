@@ -102,6 +102,7 @@ export interface GatewayConfig {
     keepAliveTimeout: string;
     drainTimeout: string;
     maxConcurrentRequests: number;
+    maxConcurrentRequestsPerClient: number;
     maxBodySize: string;
     maxHeaderSize: string;
     releaseBodyMemoryEvery: string;

@@ -4,6 +4,7 @@ import { GatewayError } from '../errors/catalog';
 import { recordFinished } from '../observability/request-observer';
 import type { GatewayRequest } from '../pipeline/types';
 import type { Match } from '../routing/route-table';
+import { ClientConcurrency } from './client-concurrency';
 import { initRequest } from './request-context';
 
 export interface DispatchState {
@@ -34,13 +35,17 @@ function setSecurityHeaders(res: ServerResponse, gw: CompiledGateway, url: strin
  * route claims go to the management app.
  */
 export function createDispatcher(state: DispatchState) {
+  /** Counted for every proxied request, limit or not, so a reload that sets a limit finds the counts right. */
+  const perClient = new ClientConcurrency();
+
   /**
-   * The one close listener of a proxied request, shared by all of them: in-flight count,
+   * The one close listener of a proxied request, shared by all of them: in-flight counts,
    * cancelling the upstream request of a client that left, metrics and access line.
    */
   function proxiedClose(this: ServerResponse): void {
     const req = this.req as GatewayRequest;
     state.inFlight--;
+    perClient.release(req.clientIp);
     if (!this.writableFinished) req.exchange?.clientGone();
     recordFinished(req, this, req.gateway);
   }
@@ -59,17 +64,26 @@ export function createDispatcher(state: DispatchState) {
       return;
     }
     req.gatewayRoute = match.route;
-    const limit = gw.config.gateway.maxConcurrentRequests;
+    const { maxConcurrentRequests: limit, maxConcurrentRequestsPerClient: clientLimit } = gw.config.gateway;
     if (state.inFlight >= limit) {
-      res.on('close', recordOnClose);
-      req.answerHeaders = gw.securityHeaders;
-      gw.fail(req, res, new GatewayError('GW_OVERLOADED', `More than ${limit} requests are in flight; retry shortly`, { 'retry-after': '1' }));
+      refuse(req, res, gw, new GatewayError('GW_OVERLOADED', `More than ${limit} requests are in flight; retry shortly`, { 'retry-after': '1' }));
+      return;
+    }
+    if (!perClient.tryAcquire(req.clientIp, clientLimit)) {
+      refuse(req, res, gw, new GatewayError('GW_CLIENT_OVERLOADED', `This client already has ${clientLimit} requests in flight; retry once some have finished`, { 'retry-after': '1' }));
       return;
     }
     state.inFlight++;
     res.on('close', proxiedClose);
     match.route.handle(req, res, gw.fail);
   };
+}
+
+/** A request turned away before its route's chain ran (a concurrency limit). */
+function refuse(req: GatewayRequest, res: ServerResponse, gw: CompiledGateway, error: GatewayError): void {
+  res.on('close', recordOnClose);
+  req.answerHeaders = gw.securityHeaders;
+  gw.fail(req, res, error);
 }
 
 /** The close listener of a request no route chain answers: metrics and access line. */

@@ -1,6 +1,7 @@
 import { request as httpRequest, IncomingMessage, ServerResponse } from 'node:http';
 import request from 'supertest';
 import { configFrom, RunningGateway, startGateway } from '../helpers/gateway';
+import { waitFor } from '../helpers/http';
 import { startUpstream, TestUpstream } from '../helpers/upstream';
 
 /**
@@ -16,6 +17,11 @@ const faults: Record<string, Fault> = {
   die: (req) => req.once('data', () => req.socket.destroy()),
   // Reads the whole body and never answers.
   hang: (req) => req.resume(),
+  // Reads the body as it comes and answers once it is complete.
+  wait: (req, res) => {
+    req.resume();
+    req.on('end', () => res.end('complete'));
+  },
   // Reads the body, starts the answer, drips a few bytes of it, then dies mid-answer.
   drip: (req, res) => {
     req.resume();
@@ -48,7 +54,7 @@ beforeAll(async () => {
     configFrom(`
 version: 1
 services:
-  s: { instances: ["${upstream.url}"], healthCheck: { enabled: false }, circuitBreaker: { enabled: false } }
+  s: { instances: ["${upstream.url}"], healthCheck: { enabled: false }, circuitBreaker: { failureThreshold: 1000 } }
 routes: [{ name: r, path: /r, service: s, timeout: 300ms }]
 `),
   );
@@ -134,5 +140,27 @@ describe('a streamed upload to a failing instance', () => {
     const after = await upload('/r/echo', body);
     expect(after.status).toBe(200);
     expect(JSON.parse(after.body)).toEqual({ method: body.method, bytes: body.size });
+  });
+});
+
+describe('a client that leaves in the middle of its streamed upload', () => {
+  it.each([
+    ['with Content-Length', { 'content-length': '4096' }],
+    ['chunked', {}],
+  ])('%s: the upstream request is aborted, the instance is not blamed', async (_what, headers: Record<string, string>) => {
+    const breaker = gw.server.current.services.get('s')!.instances[0].breaker;
+    const before = upstream.received.length;
+    const client = httpRequest(`${gw.url}/r/wait`, { method: 'POST', agent: false, headers });
+    client.on('error', () => undefined);
+    client.write(Buffer.alloc(1024, 'a'));
+    await waitFor(() => upstream.received.length > before, 3000, 'the upload reaching the upstream');
+    const upstreamSide = upstream.received[upstream.received.length - 1];
+    const aborted = new Promise<void>((resolve) => upstreamSide.once('close', () => resolve()));
+    client.destroy();
+    await aborted;
+    await waitFor(() => gw.server.inFlight === 0, 3000, 'the request to end');
+    expect(breaker.consecutiveFailures).toBe(0);
+    expect(gw.server.current.services.get('s')!.instances[0].inFlight).toBe(0);
+    expect((await request(gw.url).get('/health')).status).toBe(200);
   });
 });

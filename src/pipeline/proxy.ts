@@ -354,6 +354,9 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, Deadline {
     if (phase !== RELAYING) return;
     this.release();
     try {
+      // The answer came before the upload was sent whole (a refusal): the rest is read and
+      // dropped, so that the client's connection can carry its next request.
+      if (this.streamsBody() && !this.req.readableEnded) this.dropBody();
       this.res.end();
     } catch (thrown) {
       this.failInside(thrown);

@@ -1,5 +1,6 @@
 import { request as httpRequest, IncomingMessage, ServerResponse } from 'node:http';
 import request from 'supertest';
+import { Pool } from 'undici';
 import { configFrom, RunningGateway, startGateway } from '../helpers/gateway';
 import { waitFor } from '../helpers/http';
 import { startUpstream, TestUpstream } from '../helpers/upstream';
@@ -17,6 +18,11 @@ const faults: Record<string, Fault> = {
   die: (req) => req.once('data', () => req.socket.destroy()),
   // Reads the whole body and never answers.
   hang: (req) => req.resume(),
+  // Answers at once, without reading the body (an upload it refuses).
+  refuse: (_req, res) => {
+    res.writeHead(413, { 'content-type': 'text/plain' });
+    res.end('refused');
+  },
   // Reads the body as it comes and answers once it is complete.
   wait: (req, res) => {
     req.resume();
@@ -163,4 +169,27 @@ describe('a client that leaves in the middle of its streamed upload', () => {
     expect(gw.server.current.services.get('s')!.instances[0].inFlight).toBe(0);
     expect((await request(gw.url).get('/health')).status).toBe(200);
   });
+});
+
+describe('an instance that answers before reading the streamed upload', () => {
+  it.each(uploads)('%s: its answer reaches the client, and the gateway serves on', async (_what, body) => {
+    const got = await upload('/r/refuse', { ...body, size: Math.max(body.size, 512 * 1024) });
+    expect(got).toEqual({ status: 413, body: 'refused', cut: false });
+    const after = await upload('/r/echo', body);
+    expect(after.status).toBe(200);
+  });
+});
+
+it('after an answer that came before the upload was read, the client connection carries the next request', async () => {
+  const client = new Pool(gw.url, { connections: 1, pipelining: 1 });
+  try {
+    const refused = await client.request({ path: '/r/refuse', method: 'POST', body: Buffer.alloc(512 * 1024, 'a'), headersTimeout: 5000 });
+    expect(refused.statusCode).toBe(413);
+    expect(await refused.body.text()).toBe('refused');
+    const next = await client.request({ path: '/r/echo', method: 'POST', body: 'hello', headersTimeout: 5000 });
+    expect(next.statusCode).toBe(200);
+    expect(await next.body.json()).toEqual({ method: 'POST', bytes: 5 });
+  } finally {
+    await client.destroy();
+  }
 });

@@ -180,12 +180,17 @@ describe('an instance that answers before reading the streamed upload', () => {
   });
 });
 
-it('after an answer that came before the upload was read, the client connection carries the next request', async () => {
+it.each([
+  ['an answer that came before the upload was read', 'refuse', 413],
+  ['a reset', 'reset', 502],
+  ['a death mid-request', 'die', 502],
+  ['a hang past the route timeout', 'hang', 504],
+])('after %s, the client connection carries the next request', async (_what, fault, status) => {
   const client = new Pool(gw.url, { connections: 1, pipelining: 1 });
   try {
-    const refused = await client.request({ path: '/r/refuse', method: 'POST', body: Buffer.alloc(512 * 1024, 'a'), headersTimeout: 5000 });
-    expect(refused.statusCode).toBe(413);
-    expect(await refused.body.text()).toBe('refused');
+    const first = await client.request({ path: `/r/${fault}`, method: 'POST', body: Buffer.alloc(512 * 1024, 'a'), headersTimeout: 5000 });
+    expect(first.statusCode).toBe(status);
+    await first.body.text();
     const next = await client.request({ path: '/r/echo', method: 'POST', body: 'hello', headersTimeout: 5000 });
     expect(next.statusCode).toBe(200);
     expect(await next.body.json()).toEqual({ method: 'POST', bytes: 5 });

@@ -50,7 +50,8 @@ services:
     healthCheck: { enabled: false }
     circuitBreaker: { failureThreshold: 3, minimumRequests: 3, openFor: 30s }
     ${serviceExtra}
-routes: [{ name: r, path: /r, service: s, timeout: 300ms }]
+# Long enough that ordinary requests on a loaded machine never time out; short enough to be passed.
+routes: [{ name: r, path: /r, service: s, timeout: 1s }]
 `),
   );
   cleanups.push(() => gw.stop());
@@ -118,11 +119,11 @@ describe('slow uploads', () => {
   it('12 clients dripping their bodies past the route timeout get 200s; the circuit stays closed and ordinary requests get 200', async () => {
     const { gw } = await setUp('{ requestTimeout: 30s }');
     const ordinary = ordinaryTraffic(gw);
-    // 8 bytes, one every 200 ms: 1.6 s, longer than the route's 300 ms and undici's 1.3 s.
-    const drips = await Promise.all(Array.from({ length: 12 }, (_, i) => dripUpload(gw, 8, 200, `192.0.2.${i + 1}`)));
+    // 12 bytes, one every 200 ms: 2.4 s, longer than the route's 1 s and undici's 2 s.
+    const drips = await Promise.all(Array.from({ length: 12 }, (_, i) => dripUpload(gw, 12, 200, `192.0.2.${i + 1}`)));
     const statuses = await ordinary.stop();
     expect(drips.map((d) => d.status)).toEqual(Array(12).fill(200));
-    expect(drips.map((d) => JSON.parse(d.body).bytes)).toEqual(Array(12).fill(8));
+    expect(drips.map((d) => JSON.parse(d.body).bytes)).toEqual(Array(12).fill(12));
     expect(statuses.length).toBeGreaterThan(3);
     expect(statuses.filter((s) => s !== 200)).toEqual([]);
     expect(breakerOf(gw).state).toBe('closed');

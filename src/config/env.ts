@@ -106,6 +106,7 @@ export const ENV_OVERRIDES: { variable: string; pointers: string[]; parse: Parse
   { variable: 'SHUTDOWN_DELAY', pointers: ['/gateway/shutdownDelay'], parse: duration },
   { variable: 'DRAIN_TIMEOUT', pointers: ['/gateway/drainTimeout'], parse: duration },
   { variable: 'MAX_CONCURRENT_REQUESTS', pointers: ['/gateway/maxConcurrentRequests'], parse: integer(1) },
+  { variable: 'MAX_CONCURRENT_REQUESTS_PER_CLIENT', pointers: ['/gateway/maxConcurrentRequestsPerClient'], parse: integer(0) },
   { variable: 'LOAD_BALANCER__ENABLED', pointers: ['/loadBalancing/enabled'], parse: boolean },
   {
     variable: 'LOAD_BALANCER__ALGORITHM',

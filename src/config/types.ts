@@ -105,6 +105,7 @@ export interface GatewayConfig {
     /** Worker processes: 1 (no cluster), a count, or one per core. */
     workers: number | 'auto';
     maxConcurrentRequests: number;
+    maxConcurrentRequestsPerClient: number;
     maxBodySize: string;
     maxHeaderSize: string;
     releaseBodyMemoryEvery: string;

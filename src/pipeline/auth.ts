@@ -65,13 +65,17 @@ export const createAuthGuard: GuardFactory = (route, config, deps) => {
     if (token === undefined) return required ? next(credentialsRequired()) : next();
     const known = authenticator.cached(token);
     if (known !== undefined) return admit(req, known, next);
-    authenticator.authenticate(token, { requestId: req.id, traceparent: req.trace.traceparent }).then(
-      (user) => admit(req, user, next),
-      (err: unknown) => {
-        if (required) next(err);
-        else next();
-      },
-    );
+    authenticator
+      .authenticate(token, { requestId: req.id, traceparent: req.trace.traceparent })
+      .then(
+        (user) => admit(req, user, next),
+        (err: unknown) => {
+          if (required) next(err);
+          else next();
+        },
+      )
+      // A fault in what runs next (the rest of the chain) ends this request, never the process.
+      .catch(next);
   };
 };
 

@@ -68,11 +68,11 @@ export function upstreamRequestHeaders(req: GatewayRequest, trustedPeer: boolean
   }
   const user = req.user;
   if (user !== undefined) for (const name in user.forwardHeaders) out.push(name, user.forwardHeaders[name]);
-  const peer = req.socket.remoteAddress ?? '';
+  const peer = req.clientSocket.remoteAddress ?? '';
   const priorFor = trustedPeer ? incoming['x-forwarded-for'] : undefined;
   out.push('x-forwarded-for', priorFor ? `${Array.isArray(priorFor) ? priorFor.join(', ') : priorFor}, ${peer}` : peer);
   const priorProto = trustedPeer ? incoming['x-forwarded-proto'] : undefined;
-  out.push('x-forwarded-proto', typeof priorProto === 'string' ? priorProto : 'encrypted' in req.socket ? 'https' : 'http');
+  out.push('x-forwarded-proto', typeof priorProto === 'string' ? priorProto : 'encrypted' in req.clientSocket ? 'https' : 'http');
   const priorHost = trustedPeer ? incoming['x-forwarded-host'] : undefined;
   const host = typeof priorHost === 'string' ? priorHost : incoming.host;
   if (host) out.push('x-forwarded-host', host);

@@ -1,10 +1,10 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { parseSize } from '../config/units';
 import { GatewayError } from '../errors/catalog';
 import { BodyMemoryReleaser } from '../memory/body-memory-releaser';
 import { collectYoungGeneration } from '../memory/young-generation-gc';
+import type { Logger } from '../observability/logger';
 import type { GatewayMetrics } from '../observability/metrics';
 import { upstreamTarget } from '../routing/rewrite';
 import { DeadlineList, type Deadline } from '../upstream/deadline-list';
@@ -61,6 +61,12 @@ class RouteProxy {
   /** Every waiting attempt's deadline (the route's timeout), under one timer. */
   readonly deadlines: DeadlineList;
   /**
+   * Attempts whose answer is paused because the client does not read it, each until it may stay
+   * paused no longer (the body timeout): a client that reads this slowly is cut off, so it cannot
+   * hold an upstream connection for ever. undici's own body timeout never fires while paused.
+   */
+  readonly pauses: DeadlineList;
+  /**
    * undici's own timeouts: for the headers, a backstop to the deadline list, a second later
    * because undici's clock ticks every ~0.5 s and may fire that much early; for the body, the
    * longest silence allowed between two chunks. One value for both: undici then refreshes one
@@ -83,12 +89,14 @@ class RouteProxy {
     now: () => number,
     /** Counts the body bytes relayed both ways; null when gateway.releaseBodyMemoryEvery is 0. */
     readonly bodyMemory: BodyMemoryReleaser | null,
+    readonly logger: Logger,
   ) {
     this.retryMethods = new Set(retry.methods);
     this.retryStatuses = new Set(retry.on);
     this.attempts = retry.attempts;
     this.deadlines = new DeadlineList(timeoutMs);
     this.undiciTimeoutMs = timeoutMs + 1000;
+    this.pauses = new DeadlineList(this.undiciTimeoutMs);
     this.budget = retry.attempts > 1 ? new RetryBudget(retry.budget, now) : undefined;
     this.retriesCounter = metrics.retries.labels({ service: service.name });
     this.upstreamTimers = new Map(service.instances.map((i) => [i, metrics.upstreamDuration.labels({ service: service.name, upstream: i.url })]));
@@ -143,24 +151,43 @@ const RELAYING = 1;
 const DISCARDING = 2;
 const DONE = 3;
 
+/** Why a waiting attempt's deadline passed, which decides whom the failure counts against. */
+const NOT_EXPIRED = 0;
+/** The instance had the request and did not answer in time: a failure of the instance. */
+const UPSTREAM_SLOW = 1;
+/**
+ * The attempt never got a connection: all of the pool's were busy with other requests (slow
+ * readers, say). That says nothing about the instance; the instance's own slow answers are
+ * counted on the attempts that hold those connections.
+ */
+const NO_FREE_CONNECTION = 2;
+
 /** The error an attempt is cancelled with when the client leaves; nobody sees it. */
 const CLIENT_GONE = Object.assign(new Error('the client went away'), { code: 'GW_CLIENT_GONE' });
+/** The error an attempt is cancelled with when its client stopped reading the answer. */
+const CLIENT_TOO_SLOW = Object.assign(new Error('the client did not read the answer'), { code: 'GW_CLIENT_TOO_SLOW' });
+/** The error an attempt is cancelled with when the gateway itself failed while relaying it. */
+const GATEWAY_FAILED = Object.assign(new Error('the gateway failed while relaying the answer'), { code: 'GW_INTERNAL' });
+const HEADERS_TIMEOUT = Object.assign(new Error('headers timeout'), { code: 'UND_ERR_HEADERS_TIMEOUT' });
 
 /**
  * One request to one instance, as an undici dispatch handler: the answer's head and body are
  * written straight into the client response, with no response stream, promise or AbortSignal in
  * between (each was a measurable share of the request path). undici's `onData` returning false
  * pauses the upstream socket until the client side drains. Every attempt reports to the
- * instance's circuit breaker.
+ * instance's circuit breaker, and only what the instance did counts: a client that sends or reads
+ * slowly, or an exception of the gateway's own, is never an instance failure.
  */
 class UpstreamAttempt implements Dispatcher.DispatchHandler, Deadline {
   private phase = WAITING;
-  private timedOut = false;
+  private expiry = NOT_EXPIRED;
   private released = false;
   private abortUpstream: ((err?: Error) => void) | null = null;
   /** Set when the attempt was cancelled before undici handed it a connection. */
   private cancelled: Error | null = null;
   private resumeUpstream: (() => void) | null = null;
+  /** Resumes the paused answer once the client has read what it was given; made on the first pause. */
+  private clientDrained: (() => void) | null = null;
   private readonly sentAt = performance.now();
   deadlineAt = 0;
   deadlinePrev: Deadline | null = null;
@@ -175,7 +202,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, Deadline {
     readonly instance: UpstreamInstance,
     readonly path: string,
     readonly headers: string[],
-    readonly body: Buffer | Readable | null,
+    readonly body: Buffer | BodyLimit | null,
     readonly replayable: boolean,
   ) {
     req.upstream = instance;
@@ -198,7 +225,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, Deadline {
     if (this.released) return;
     this.released = true;
     this.instance.inFlight--;
-    this.route.deadlines.remove(this);
+    this.deadlineList?.remove(this);
   }
 
   /** The client closed its connection before the answer was complete. */
@@ -206,10 +233,18 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, Deadline {
     this.cancel(CLIENT_GONE);
   }
 
-  /** The route's timeout passed before the answer's head came (called by the route's DeadlineList). */
+  /**
+   * Called by the route's DeadlineLists: waiting, the route's timeout passed before the answer's
+   * head came; relaying, the client left the answer unread for the whole body timeout.
+   */
   expire(): void {
-    this.timedOut = true;
-    this.cancel(Object.assign(new Error('headers timeout'), { code: 'UND_ERR_HEADERS_TIMEOUT' }));
+    if (this.phase === RELAYING) {
+      this.route.logger.info('client stopped reading the answer; connection closed', { requestId: this.req.id, route: this.req.gatewayRoute?.name, pausedForMs: this.route.undiciTimeoutMs });
+      this.abortUpstream?.(CLIENT_TOO_SLOW);
+      return;
+    }
+    this.expiry = this.abortUpstream === null && this.instance.inFlight > this.instance.connections ? NO_FREE_CONNECTION : UPSTREAM_SLOW;
+    this.cancel(HEADERS_TIMEOUT);
   }
 
   private cancel(reason: Error): void {
@@ -223,16 +258,43 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, Deadline {
     }
   }
 
+  /** The client's own body, relayed as it arrives (not bytes the gateway holds). */
+  private streamsBody(): boolean {
+    return this.body !== null && !Buffer.isBuffer(this.body);
+  }
+
   onConnect(abort: (err?: Error) => void): void {
-    if (this.cancelled) abort(this.cancelled);
-    else this.abortUpstream = abort;
+    if (this.cancelled) {
+      abort(this.cancelled);
+      return;
+    }
+    this.abortUpstream = abort;
+    // A streamed body goes up as fast as the client sends it, so the wait for the answer starts
+    // once it was sent whole (onRequestSent): a slow client is never taken for a slow instance.
+    // Meanwhile gateway.requestTimeout bounds the client, undici's headers timeout an upstream
+    // that stops reading.
+    if (this.streamsBody()) this.deadlineList?.remove(this);
+  }
+
+  /** undici wrote the last byte of the request. */
+  onRequestSent(): void {
+    if (this.phase === WAITING && this.streamsBody()) this.route.deadlines.add(this, performance.now());
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    try {
+      return this.relayHead(statusCode, rawHeaders, resume);
+    } catch (thrown) {
+      this.failInside(thrown);
+      return false;
+    }
+  }
+
+  private relayHead(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (this.phase !== WAITING) return true;
     if (statusCode < 200) return true; // interim (1xx) answers are not relayed
     const { req, res, instance, route } = this;
-    route.deadlines.remove(this);
+    this.deadlineList?.remove(this);
     route.timeUpstream(instance, (performance.now() - this.sentAt) / 1000);
     if (res.destroyed) {
       // The client left and its close is still on its way: nobody to relay this answer to.
@@ -267,9 +329,23 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, Deadline {
   onData(chunk: Buffer): boolean {
     this.route.bodyMemory?.relayed(chunk.length);
     if (this.phase !== RELAYING) return true;
-    if (this.res.write(chunk)) return true;
-    this.res.once('drain', this.resumeUpstream!);
+    try {
+      if (this.res.write(chunk)) return true;
+      this.pauseForClient();
+    } catch (thrown) {
+      this.failInside(thrown);
+    }
     return false;
+  }
+
+  /** The client has not read what it was given yet: the answer waits, for the body timeout at most. */
+  private pauseForClient(): void {
+    this.clientDrained ??= () => {
+      this.deadlineList?.remove(this);
+      if (this.phase === RELAYING) this.resumeUpstream!();
+    };
+    this.res.once('drain', this.clientDrained);
+    this.route.pauses.add(this, performance.now());
   }
 
   onComplete(): void {
@@ -277,21 +353,34 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, Deadline {
     this.phase = DONE;
     if (phase !== RELAYING) return;
     this.release();
-    this.res.end();
+    try {
+      // The answer came before the upload was sent whole (a refusal): the rest is read and
+      // dropped, so that the client's connection can carry its next request.
+      if (this.streamsBody() && !this.req.readableEnded) this.dropBody();
+      this.res.end();
+    } catch (thrown) {
+      this.failInside(thrown);
+    }
   }
 
   onError(err: Error): void {
+    try {
+      this.settleFailure(err);
+    } catch (thrown) {
+      this.failInside(thrown);
+    }
+  }
+
+  private settleFailure(err: Error): void {
     const phase = this.phase;
     this.phase = DONE;
     if (phase === DONE || phase === DISCARDING) return;
-    const { req, res, instance, body } = this;
-    this.route.deadlines.remove(this);
-    // A body of the gateway's own making (a size counter) ends with the attempt; the client's
-    // request stream is left to node, which drains or closes it once the answer is written.
-    if (body !== null && !Buffer.isBuffer(body) && body !== req) body.destroy();
+    const { res, instance } = this;
+    this.deadlineList?.remove(this);
+    this.dropBody();
     if (phase === RELAYING) {
-      // The upstream died mid-answer (or the client left): the client connection must close,
-      // never wait for bytes that will not come.
+      // The upstream died mid-answer (or the client left, or read too slowly): the client
+      // connection must close, never wait for bytes that will not come.
       this.release();
       if (!res.destroyed) res.destroy();
       return;
@@ -301,11 +390,60 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, Deadline {
       this.release();
       return;
     }
-    const code = this.timedOut ? 'UND_ERR_HEADERS_TIMEOUT' : errorCode(err);
-    if (!(err instanceof GatewayError)) instance.breaker.onFailure(code || 'error');
+    const code = this.expiry !== NOT_EXPIRED ? 'UND_ERR_HEADERS_TIMEOUT' : errorCode(err);
+    // undici refused the request the gateway built (a header value it may not send): our failure.
+    if (code === 'UND_ERR_INVALID_ARG') return this.failInside(err);
+    if (this.expiry === NO_FREE_CONNECTION || err instanceof GatewayError) instance.breaker.onAbandon();
+    else instance.breaker.onFailure(code || 'error');
     if ((CONNECT_FAILURES.has(code) || RESETS.has(code)) && this.route.retry(this)) return;
     this.release();
-    this.next(upstreamFailure(err, this.route.service.name, this.route.timeoutMs));
+    const { name } = this.route.service;
+    this.next(
+      this.expiry === NO_FREE_CONNECTION
+        ? new GatewayError('GW_UPSTREAM_TIMEOUT', `No connection to service "${name}" became free within ${this.route.timeoutMs} ms`)
+        : upstreamFailure(err, name, this.route.timeoutMs),
+    );
+  }
+
+  /**
+   * Ends the relay of a streamed body with the attempt. undici destroys the stream it was given;
+   * the client's request itself stays intact (destroying it would reset the client connection
+   * before its answer), and what the client still sends is read and dropped.
+   */
+  private dropBody(): void {
+    const { body, req } = this;
+    if (body === null || Buffer.isBuffer(body)) return;
+    req.unpipe(body);
+    body.destroy();
+    if (!req.readableEnded) req.resume();
+  }
+
+  /**
+   * The safety net of the undici callbacks: an exception of the gateway's own (a throwing
+   * response header edit, a bug) ends this one request, counts against no instance, and the
+   * process serves on. Before the answer's head: the error exit logs it with the request id and
+   * answers 500; after it, the client connection is closed.
+   */
+  private failInside(thrown: unknown): void {
+    const { req, res, instance } = this;
+    this.phase = DONE;
+    instance.breaker.onAbandon();
+    this.release();
+    this.abortUpstream?.(GATEWAY_FAILED);
+    try {
+      this.dropBody();
+      if (res.headersSent) {
+        this.route.logger.error('request failed inside the gateway after its answer started; connection closed', { requestId: req.id, error: thrown instanceof Error ? thrown.stack : String(thrown) });
+        res.destroy();
+        return;
+      }
+      // A head that failed half-way (a header value node refuses) leaves none of its headers behind.
+      for (const name of res.getHeaderNames()) res.removeHeader(name);
+      this.next(thrown);
+    } catch (again) {
+      this.route.logger.error('request failed inside the gateway; connection closed', { requestId: req.id, error: again instanceof Error ? again.stack : String(again) });
+      res.destroy();
+    }
   }
 }
 
@@ -321,7 +459,7 @@ export const createProxyStage: StageFactory = (route, config, deps) => {
     const every = parseSize(config.gateway.releaseBodyMemoryEvery) ?? 0;
     return every > 0 ? new BodyMemoryReleaser(every, collectYoungGeneration) : null;
   });
-  const proxy = new RouteProxy(service, timeoutMs, route.responseHeaderEdits, route.droppedResponseHeaders, route.config.retry, deps.metrics, deps.now, bodyMemory);
+  const proxy = new RouteProxy(service, timeoutMs, route.responseHeaderEdits, route.droppedResponseHeaders, route.config.retry, deps.metrics, deps.now, bodyMemory, deps.logger);
 
   return function proxyStage(req: GatewayRequest, res: ServerResponse, next) {
     const first = req.upstream;
@@ -338,27 +476,29 @@ export const createProxyStage: StageFactory = (route, config, deps) => {
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && requestHasBody(req);
     const mayRetry = proxy.budget !== undefined && proxy.retryMethods.has(req.method ?? '');
     const path = upstreamTarget(req.url ?? '/', prefix, rewrite);
-    const headers = upstreamRequestHeaders(req, deps.clientIp.trustsPeer(req.socket.remoteAddress ?? ''));
+    const headers = upstreamRequestHeaders(req, deps.clientIp.trustsPeer(req.clientSocket.remoteAddress ?? ''));
     if (req.body !== undefined) {
       // Already read whole (validation): these exact bytes go upstream, and may be re-sent.
       new UpstreamAttempt(proxy, req, res, next, first, path, headers, req.body, mayRetry).send();
     } else if (!hasBody) {
       new UpstreamAttempt(proxy, req, res, next, first, path, headers, null, mayRetry).send();
     } else if (mayRetry && declared !== undefined && Number(declared) <= REPLAY_BUFFER_LIMIT) {
-      readBody(req, REPLAY_BUFFER_LIMIT).then(
-        (body) => {
-          if (!res.destroyed) new UpstreamAttempt(proxy, req, res, next, first, path, headers, body, true).send();
-        },
-        () => undefined, // the client went away while sending; nothing to answer
-      );
+      readBody(req, REPLAY_BUFFER_LIMIT)
+        .then(
+          (body) => {
+            if (!res.destroyed) new UpstreamAttempt(proxy, req, res, next, first, path, headers, body, true).send();
+          },
+          () => undefined, // the client went away while sending; nothing to answer
+        )
+        .catch(next);
     } else {
-      // A streamed body can be sent once only: no retries.
-      let body: Readable = req;
-      if (declared === undefined) {
-        body = req.pipe(new BodyLimit(maxBodyBytes));
-        req.once('error', (err) => body.destroy(err));
-      }
+      // A streamed body can be sent once only: no retries. undici gets a stream of the gateway's
+      // own, never the client's request: it destroys the stream it sends when the upstream fails,
+      // and a destroyed request resets the client connection before it gets its 502.
+      const body = req.pipe(new BodyLimit(maxBodyBytes));
       const attempt = new UpstreamAttempt(proxy, req, res, next, first, path, headers, body, false);
+      // A client that leaves mid-upload ends the attempt as abandoned, never as an upstream failure.
+      req.once('error', () => body.destroy(CLIENT_GONE));
       // undici listens to the body only once it is writing it; an error while queued is ours.
       body.on('error', (err) => attempt.onError(err));
       attempt.send();

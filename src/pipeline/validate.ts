@@ -74,12 +74,15 @@ export const createValidateStage: StageFactory = (route, _config, deps) => {
     if (declared !== undefined && Number(declared) > limit) {
       return next(new GatewayError('GW_PAYLOAD_TOO_LARGE', `The request body (${declared} bytes) exceeds this route's limit of ${limit} bytes`, { connection: 'close' }));
     }
-    readBody(req, limit).then(
-      (body) => check(req, validate, body, next),
-      (err: unknown) => {
-        // A client gone while sending leaves nobody to answer.
-        if (err instanceof GatewayError) next(err);
-      },
-    );
+    readBody(req, limit)
+      .then(
+        (body) => check(req, validate, body, next),
+        (err: unknown) => {
+          // A client gone while sending leaves nobody to answer.
+          if (err instanceof GatewayError) next(err);
+        },
+      )
+      // An exception in the check takes the error exit, never the process's unhandled rejections.
+      .catch(next);
   } satisfies Handler;
 };

@@ -4,6 +4,7 @@ import { GatewayError } from '../errors/catalog';
 import { recordFinished } from '../observability/request-observer';
 import type { GatewayRequest } from '../pipeline/types';
 import type { Match } from '../routing/route-table';
+import { ClientConcurrency } from './client-concurrency';
 import { initRequest } from './request-context';
 import { framingRefusal } from './request-checks';
 
@@ -35,13 +36,17 @@ function setSecurityHeaders(res: ServerResponse, gw: CompiledGateway, url: strin
  * route claims go to the management app.
  */
 export function createDispatcher(state: DispatchState) {
+  /** Counted for every proxied request, limit or not, so a reload that sets a limit finds the counts right. */
+  const perClient = new ClientConcurrency();
+
   /**
-   * The one close listener of a proxied request, shared by all of them: in-flight count,
+   * The one close listener of a proxied request, shared by all of them: in-flight counts,
    * cancelling the upstream request of a client that left, metrics and access line.
    */
   function proxiedClose(this: ServerResponse): void {
     const req = this.req as GatewayRequest;
     state.inFlight--;
+    perClient.release(req.clientIp);
     if (!this.writableFinished) req.exchange?.clientGone();
     recordFinished(req, this, req.gateway);
   }
@@ -52,9 +57,7 @@ export function createDispatcher(state: DispatchState) {
     if (state.draining()) res.setHeader('connection', 'close');
     const refused = framingRefusal(req);
     if (refused !== undefined) {
-      res.on('close', recordOnClose);
-      req.answerHeaders = gw.securityHeaders;
-      gw.fail(req, res, refused);
+      refuse(req, res, gw, refused);
       return;
     }
 
@@ -67,11 +70,13 @@ export function createDispatcher(state: DispatchState) {
       return;
     }
     req.gatewayRoute = match.route;
-    const limit = gw.config.gateway.maxConcurrentRequests;
+    const { maxConcurrentRequests: limit, maxConcurrentRequestsPerClient: clientLimit } = gw.config.gateway;
     if (state.inFlight >= limit) {
-      res.on('close', recordOnClose);
-      req.answerHeaders = gw.securityHeaders;
-      gw.fail(req, res, new GatewayError('GW_OVERLOADED', `More than ${limit} requests are in flight; retry shortly`, { 'retry-after': '1' }));
+      refuse(req, res, gw, new GatewayError('GW_OVERLOADED', `More than ${limit} requests are in flight; retry shortly`, { 'retry-after': '1' }));
+      return;
+    }
+    if (!perClient.tryAcquire(req.clientIp, clientLimit)) {
+      refuse(req, res, gw, new GatewayError('GW_CLIENT_OVERLOADED', `This client already has ${clientLimit} requests in flight; retry once some have finished`, { 'retry-after': '1' }));
       return;
     }
     state.inFlight++;
@@ -88,10 +93,8 @@ export function createExpectationHandler(current: () => CompiledGateway) {
   return function refuseExpectation(raw: IncomingMessage, res: ServerResponse): void {
     const gw = current();
     const req = initRequest(raw, gw);
-    res.on('close', recordOnClose);
-    req.answerHeaders = gw.securityHeaders;
     const detail = `Expect: ${String(raw.headers.expect)} is not supported; only 100-continue is`;
-    gw.fail(req, res, new GatewayError('GW_EXPECTATION_FAILED', detail, { connection: 'close' }));
+    refuse(req, res, gw, new GatewayError('GW_EXPECTATION_FAILED', detail, { connection: 'close' }));
   };
 }
 
@@ -104,16 +107,22 @@ export function createManagementDispatcher(current: () => CompiledGateway, manag
     const gw = current();
     const req = initRequest(raw, gw);
     res.setHeader('x-request-id', req.id);
-    res.on('close', recordOnClose);
     const refused = framingRefusal(req);
     if (refused !== undefined) {
-      req.answerHeaders = gw.securityHeaders;
-      gw.fail(req, res, refused);
+      refuse(req, res, gw, refused);
       return;
     }
+    res.on('close', recordOnClose);
     setSecurityHeaders(res, gw, req.url ?? '/');
     management(req, res);
   };
+}
+
+/** A request turned away before any route's chain ran (its framing, a concurrency limit). */
+function refuse(req: GatewayRequest, res: ServerResponse, gw: CompiledGateway, error: GatewayError): void {
+  res.on('close', recordOnClose);
+  req.answerHeaders = gw.securityHeaders;
+  gw.fail(req, res, error);
 }
 
 /** The close listener of a request no route chain answers: metrics and access line. */

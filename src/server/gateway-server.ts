@@ -254,7 +254,9 @@ export class GatewayServer {
       socket.destroy();
       return;
     }
-    const requestId = randomUUID();
+    // A request whose head was read (a body that never completed) keeps its own id.
+    const current = (socket as Socket & { _httpMessage?: { req?: { id?: unknown } } | null })._httpMessage?.req?.id;
+    const requestId = typeof current === 'string' ? current : randomUUID();
     const error =
       err.code === 'HPE_HEADER_OVERFLOW'
         ? new GatewayError('GW_HEADERS_TOO_LARGE', 'The request headers exceed the gateway limit (gateway.maxHeaderSize)')

@@ -23,7 +23,7 @@ export class UpstreamInstance {
     readonly service: string,
     readonly url: string,
     readonly weight: number,
-    private readonly connections: number,
+    readonly connections: number,
     config: ServiceConfig,
     checkAgent: Agent,
     deps: UpstreamDeps,

@@ -48,6 +48,7 @@ describe('environment overrides', () => {
     ['ENVIRONMENT', 'production', (c: any) => c.gateway.environment, 'production'],
     ['REQUEST_TIMEOUT', '12', (c: any) => c.routes[0].timeout, '12000ms'],
     ['MAX_CONCURRENT_REQUESTS', '50', (c: any) => c.gateway.maxConcurrentRequests, 50],
+    ['MAX_CONCURRENT_REQUESTS_PER_CLIENT', '0', (c: any) => c.gateway.maxConcurrentRequestsPerClient, 0],
     ['LOAD_BALANCER__ENABLED', 'false', (c: any) => c.loadBalancing.enabled, false],
     ['LOAD_BALANCER__ALGORITHM', 'least_connections', (c: any) => c.services.samples.loadBalancer, 'least_connections'],
     ['AUTHENTICATION__ENABLED', 'false', (c: any) => c.auth.enabled, false],

@@ -105,6 +105,34 @@ it('two gateway processes on one Redis enforce one shared limit', async () => {
   expect(statuses).toEqual([200, 200, 200, 429]);
 });
 
+it('two gateway processes on one Redis each run their own health checks (the state that is not shared)', async () => {
+  if (!sharedRedis) return;
+  const probes: number[] = [];
+  const checked = await startUpstream((req, res) => {
+    if (req.url === '/health') probes.push(Date.now());
+    res.end('ok');
+  });
+  try {
+    const text = `version: 1
+rateLimiting: { store: redis, redisUrl: "${REDIS_URL}", prefix: "test:${randomUUID()}:" }
+services:
+  echo: { instances: ["${checked.url}"], healthCheck: { interval: 250ms, timeout: 200ms } }
+routes:
+  - { name: api, path: /api, service: echo, rateLimit: { enabled: true, requestsPerMinute: 100 } }
+`;
+    await gateway(text);
+    await gateway(text);
+    await new Promise((r) => setTimeout(r, 300));
+    const from = probes.length;
+    await new Promise((r) => setTimeout(r, 2_000));
+    // One checker would send about 8 probes in 2 s; two independent ones about 16.
+    expect(probes.length - from).toBeGreaterThanOrEqual(12);
+  } finally {
+    await Promise.all(running.splice(0).map((g) => g.stop()));
+    await checked.close();
+  }
+});
+
 describe('Redis outage (a test-owned redis-server)', () => {
   let port: number;
   let redis: ChildProcess | undefined;

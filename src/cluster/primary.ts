@@ -89,6 +89,8 @@ export class ClusterPrimary {
     const worker = cluster.fork();
     slot.worker = worker;
     slot.startedAt = Date.now();
+    // A send to a worker that is going away fails on its channel: that worker's exit handles it.
+    worker.on('error', (err: Error) => this.logger.warn('worker channel error', { pid: worker.process.pid, error: err.message }));
     worker.on('message', (message: unknown) => {
       if (isGatewayMessage<ToPrimary>(message)) void this.onMessage(worker, message);
     });

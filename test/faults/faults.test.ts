@@ -64,6 +64,7 @@ routes:
 `;
 }
 
+const SERVICE_MS = 50;
 const ANSWERS_OF_A_FAILING_INSTANCE = new Set([200, 502, 503, 504]);
 
 function scenario(id: string, title: string, body: () => Promise<void>, timeoutMs = 40_000): void {
@@ -83,8 +84,9 @@ const FAULT_TITLES: Record<Fault, string> = {
 describe('faults: method × body × instance fault (two instances, 8 clients)', () => {
   for (const fault of Object.keys(FAULT_TITLES) as Fault[]) {
     scenario(`matrix-${fault}`, FAULT_TITLES[fault], async () => {
-      let a: Instance = await startInstance('A');
-      const b = await startInstance('B');
+      // Answers take 50 ms, as a service that does some work: a fault always meets requests in flight.
+      let a: Instance = await startInstance('A', { delayMs: SERVICE_MS });
+      const b = await startInstance('B', { delayMs: SERVICE_MS });
       if (fault === 'refuse') await a.kill();
       const gw = await startGatewayProcess(labYaml([a.url, b.url]));
       const load = startLoad({ url: gw.url, paths: ['/lab'], variants: MATRIX, durationMs: 6000 });
@@ -94,7 +96,7 @@ describe('faults: method × body × instance fault (two instances, 8 clients)', 
       if (fault === 'hang' || fault === 'drip' || fault === 'reset-third') a.setMode(fault);
       await sleep(fault === 'refuse' ? 2500 : 2500);
       const restoreAt = load.now();
-      if (fault === 'sigkill' || fault === 'refuse') a = await startInstance('A', { port: a.port });
+      if (fault === 'sigkill' || fault === 'refuse') a = await startInstance('A', { port: a.port, delayMs: SERVICE_MS });
       else a.setMode('ok');
       const outcomes = await load.done;
       const recovery = firstServedBy(outcomes, 'A', restoreAt);

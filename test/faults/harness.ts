@@ -96,7 +96,11 @@ export const GET_ONLY: Variant[] = [MATRIX[0]];
 
 const SAMPLE = Buffer.from(JSON.stringify({ sample: 'S-0042', volumeUl: 250, notes: 'x'.repeat(200) }));
 
-/** Two pieces with a pause between them: the gateway gets the body while it is already proxying. */
+/**
+ * Two pieces with a pause between them: the gateway is already proxying while the body is still
+ * coming, so an instance that dies or resets meets a streamed body mid-upload (5 ms of every
+ * streamed request are spent there).
+ */
 async function* slowPieces(): AsyncGenerator<Buffer> {
   yield SAMPLE.subarray(0, 100);
   await new Promise((r) => setTimeout(r, 5));

@@ -38,6 +38,8 @@ export interface HostileCase {
   description: string;
   /** The bytes sent, as a latin1 string with placeholders {{host}} and {{token:<name>}}. */
   raw: string;
+  /** Which gateway: the default one (CORS off, as shipped) or `cors` (CORS on for https://lab.example.org). */
+  gateway?: 'cors';
   /** Source address of the client (default 127.0.0.1). */
   source?: string;
   /** Final answers to wait for (pipelining). */

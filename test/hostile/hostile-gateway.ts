@@ -5,8 +5,9 @@ import { pem, rsa } from '../helpers/tokens';
  * guard. Short client timeouts so slow clients are cut within seconds; only 127.0.0.9 is a trusted
  * proxy, so every other loopback client is an untrusted peer whose forwarding headers are ignored.
  * `apiTimeout` shortens the upstream wait of /api (headers and body), so a slow reader outlasts it.
+ * `cors` turns CORS on for one browser origin (it is off by default, as shipped).
  */
-export function hostileGatewayYaml(upstreamUrl: string, options: { apiTimeout?: string } = {}): string {
+export function hostileGatewayYaml(upstreamUrl: string, options: { apiTimeout?: string; cors?: boolean } = {}): string {
   return `
 version: 1
 gateway:
@@ -20,7 +21,7 @@ auth:
     publicKey: ${JSON.stringify(pem(rsa.publicKey))}
     algorithms: [RS256]
 monitoring: { logRequests: false }
-services:
+${options.cors ? 'cors: { enabled: true, origins: ["https://lab.example.org"] }\n' : ''}services:
   echo:
     instances: ["${upstreamUrl}"]
     healthCheck: { enabled: false }

@@ -10,6 +10,7 @@ import { REQUEST_FAMILIES, type HostileCase } from './corpus';
 import { hostileGatewayYaml } from './hostile-gateway';
 import { hostileTokens } from './hostile-tokens';
 import { PENDING_FIXES } from './pending-fixes';
+import { recorded, summaryText, type CaseOutcome } from './summary';
 
 /**
  * The hostile-request corpus (test/fixtures/hostile/*.json) against a real gateway, one row per
@@ -18,10 +19,11 @@ import { PENDING_FIXES } from './pending-fixes';
  */
 let upstream: WireUpstream;
 let gateway: RunningGateway;
+let corsGateway: RunningGateway;
 let keyServer: Server;
 let keyFetches = 0;
 let tokens: Record<string, string>;
-const outcomes: { id: string; passed: boolean }[] = [];
+const outcomes: CaseOutcome[] = [];
 
 beforeAll(async () => {
   upstream = await startWireUpstream();
@@ -32,26 +34,23 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => keyServer.listen(0, '127.0.0.1', resolve));
   tokens = hostileTokens(`http://127.0.0.1:${(keyServer.address() as AddressInfo).port}`);
   gateway = await startGateway(configFrom(hostileGatewayYaml(upstream.url)));
+  corsGateway = await startGateway(configFrom(hostileGatewayYaml(upstream.url, { cors: true })));
 });
 
 afterAll(async () => {
   await gateway?.stop();
+  await corsGateway?.stop();
   await upstream?.close();
   keyServer?.close();
-  const passed = outcomes.filter((o) => o.passed).length;
-  const failed = outcomes.length - passed;
-  const failedIds = outcomes.filter((o) => !o.passed).map((o) => o.id);
-  const summary = `${passed} passed, ${failed} failed`;
+  const failed = outcomes.filter((o) => !o.passed).map((o) => o.id);
+  const summary = summaryText('hostile requests corpus', outcomes);
   mkdirSync(join(ROOT, 'test-output'), { recursive: true });
-  writeFileSync(
-    join(ROOT, 'test-output', 'hostile.md'),
-    `${summary}\n\n${failedIds.map((id) => `- ${id}${PENDING_FIXES.has(id) ? ` (pending fix: ${PENDING_FIXES.get(id)})` : ''}`).join('\n')}\n`,
-  );
-  process.stdout.write(`\nhostile requests corpus:\n${summary}\n`);
+  writeFileSync(join(ROOT, 'test-output', 'hostile.md'), `${summary}\n${failed.map((id) => `- ${id}${PENDING_FIXES.has(id) ? ` (pending fix: ${PENDING_FIXES.get(id)})` : ''}`).join('\n')}\n`);
+  process.stdout.write(summary);
 });
 
-function render(raw: string): Buffer {
-  const text = raw.replace(/\{\{host\}\}/g, `127.0.0.1:${gateway.port}`).replace(/\{\{token:([\w-]+)\}\}/g, (_, name: string) => {
+function render(raw: string, port = gateway.port): Buffer {
+  const text = raw.replace(/\{\{host\}\}/g, `127.0.0.1:${port}`).replace(/\{\{token:([\w-]+)\}\}/g, (_, name: string) => {
     const token = tokens[name];
     if (token === undefined) throw new Error(`the corpus names an unknown token ${name}`);
     return token;
@@ -112,9 +111,10 @@ async function run(c: HostileCase): Promise<void> {
   const before = upstream.requests.length;
   const malformedBefore = upstream.malformed.length;
   const fetchesBefore = keyFetches;
-  const result = await exchange({ port: gateway.port, localAddress: c.source, pieces: [render(c.raw)], expectResponses: c.responses ?? 1, waitMs: 3000, lingerMs: 20 });
+  const port = c.gateway === 'cors' ? corsGateway.port : gateway.port;
+  const result = await exchange({ port, localAddress: c.source, pieces: [render(c.raw, port)], expectResponses: c.responses ?? 1, waitMs: 3000, lingerMs: 20 });
   for (const next of c.then ?? []) {
-    const more = await exchange({ port: gateway.port, localAddress: c.source, pieces: [render(next)], waitMs: 3000, lingerMs: 20 });
+    const more = await exchange({ port, localAddress: c.source, pieces: [render(next, port)], waitMs: 3000, lingerMs: 20 });
     result.responses.push(...more.responses);
   }
   // A request smuggled behind the answered one would arrive just after it: give it time to show.
@@ -126,15 +126,7 @@ for (const family of REQUEST_FAMILIES) {
   describe(`hostile requests: ${family.family}`, () => {
     for (const c of family.cases) {
       const pending = PENDING_FIXES.has(c.id);
-      (pending ? it.failing : it)(`${c.id} ${c.description}${pending ? ' [pending fix]' : ''}`, async () => {
-        try {
-          await run(c);
-          outcomes.push({ id: c.id, passed: true });
-        } catch (err) {
-          outcomes.push({ id: c.id, passed: false });
-          throw err;
-        }
-      });
+      (pending ? it.failing : it)(`${c.id} ${c.description}${pending ? ' [pending fix]' : ''}`, () => recorded(outcomes, c.id, () => run(c)));
     }
   });
 }
@@ -143,7 +135,8 @@ for (const family of REQUEST_FAMILIES) {
 async function replayCorpus(): Promise<void> {
   for (const family of REQUEST_FAMILIES) {
     for (const c of family.cases) {
-      await exchange({ port: gateway.port, localAddress: c.source, pieces: [render(c.raw)], expectResponses: c.responses ?? 1, waitMs: 3000 });
+      const port = c.gateway === 'cors' ? corsGateway.port : gateway.port;
+      await exchange({ port, localAddress: c.source, pieces: [render(c.raw, port)], expectResponses: c.responses ?? 1, waitMs: 3000 });
     }
   }
 }

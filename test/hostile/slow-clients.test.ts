@@ -5,6 +5,7 @@ import { startWireUpstream, type WireUpstream } from '../helpers/wire-upstream';
 import { SLOW_CLIENTS, type SlowClientCase } from './corpus';
 import { hostileGatewayYaml } from './hostile-gateway';
 import { PENDING_FIXES } from './pending-fixes';
+import { recorded, summaryText, type CaseOutcome } from './summary';
 
 /**
  * The slow-clients family: attackers on 127.0.0.1 that drip, stall or never read, against a gateway
@@ -68,33 +69,37 @@ function piecesOf(c: SlowClientCase, host: string): Buffer[] {
   }
 }
 
-function attack(c: SlowClientCase, gateway: RunningGateway, deadline: number): Promise<Attacker> {
+/**
+ * One attacking connection. It gives up `limitMs + 500` after it connected; only a close the gateway
+ * made before then counts as a cut.
+ */
+function attack(c: SlowClientCase, gateway: RunningGateway, limitMs: number): Promise<Attacker> {
   return new Promise((resolve) => {
     const socket = connect({ port: gateway.port, host: '127.0.0.1', localAddress: '127.0.0.1' });
     const attacker: Attacker = { socket, connectedAt: 0 };
+    let gaveUp = false;
     socket.on('error', () => undefined);
     // A reader that never reads: the kernel buffers fill and the gateway must cope with backpressure.
     if (c.kind === 'never-reads') socket.pause();
     else socket.resume();
     socket.on('close', () => {
-      attacker.closedAt = performance.now();
+      if (!gaveUp) attacker.closedAt = performance.now();
       resolve(attacker);
     });
     socket.on('connect', async () => {
       attacker.connectedAt = performance.now();
+      const deadline = attacker.connectedAt + limitMs + 500;
+      // Bounded whatever the gateway does: at the deadline the attacker gives up and reports open.
+      setTimeout(() => {
+        gaveUp = attacker.closedAt === undefined;
+        socket.destroy();
+      }, limitMs + 500);
       for (const piece of piecesOf(c, `127.0.0.1:${gateway.port}`)) {
         if (socket.destroyed || performance.now() > deadline) break;
         socket.write(piece);
         await new Promise((r) => setTimeout(r, c.intervalMs ?? 0));
       }
     });
-    // Bounded whatever the gateway does: at the deadline the attacker gives up and reports open.
-    setTimeout(() => {
-      if (attacker.closedAt === undefined) {
-        resolve(attacker);
-        socket.destroy();
-      }
-    }, Math.max(0, deadline - performance.now()));
   });
 }
 
@@ -103,8 +108,7 @@ async function run(c: SlowClientCase, index: number) {
   try {
     const limitMs = c.expect.cutBy ? TIMEOUTS[c.expect.cutBy] + GRACE_MS : NEVER_READS_HOLD_MS;
     const ordinary = startOrdinaryClient(`${gateway.url}/api/ordinary`, { localAddress: `127.0.0.${100 + index}` });
-    const deadline = performance.now() + limitMs + 500;
-    const attackers = await Promise.all(Array.from({ length: c.connections ?? 1 }, () => attack(c, gateway, deadline)));
+    const attackers = await Promise.all(Array.from({ length: c.connections ?? 1 }, () => attack(c, gateway, limitMs)));
     // The ordinary client keeps calling a little after the attack, when a wrongly opened circuit shows.
     await new Promise((r) => setTimeout(r, 1000));
     const tally = await ordinary.stop();
@@ -116,11 +120,8 @@ async function run(c: SlowClientCase, index: number) {
   }
 }
 
-const outcomes: boolean[] = [];
-afterAll(() => {
-  const passed = outcomes.filter(Boolean).length;
-  process.stdout.write(`\nhostile requests, slow clients:\n${passed} passed, ${outcomes.length - passed} failed\n`);
-});
+const outcomes: CaseOutcome[] = [];
+afterAll(() => process.stdout.write(summaryText('hostile requests, slow clients', outcomes)));
 
 describe('hostile requests: slow clients', () => {
   for (const c of SLOW_CLIENTS.cases) {
@@ -128,13 +129,7 @@ describe('hostile requests: slow clients', () => {
     (pending ? it.failing : it)(`${c.id} ${c.description}${pending ? ' [pending fix]' : ''}`, () => {
       const result = results.get(c.id);
       if (!result) throw new Error(`case ${c.id} did not run`);
-      try {
-        check(c, result);
-        outcomes.push(true);
-      } catch (err) {
-        outcomes.push(false);
-        throw err;
-      }
+      return recorded(outcomes, c.id, () => check(c, result));
     });
   }
 });

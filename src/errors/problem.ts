@@ -59,7 +59,7 @@ const REASONS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized
  * For connections that have no ServerResponse (refused upgrades, unparsable requests): writes a
  * complete problem+json HTTP response on the socket and closes it.
  */
-export function writeProblemToSocket(socket: { writable: boolean; end(data: string): void; destroy(): void }, err: GatewayError, instance: string, requestId: string): void {
+export function writeProblemToSocket(socket: { writable: boolean; end(data: string, done?: () => void): void; destroy(): void }, err: GatewayError, instance: string, requestId: string): void {
   if (!socket.writable) {
     socket.destroy();
     return;
@@ -73,5 +73,8 @@ export function writeProblemToSocket(socket: { writable: boolean; end(data: stri
       `x-request-id: ${requestId}\r\n${extra}` +
       'connection: close\r\n\r\n' +
       body,
+    // Closed for good once written: node's sockets allow half-open connections, and a client that
+    // never closes its side (a slowloris client) would otherwise hold the connection.
+    () => socket.destroy(),
   );
 }

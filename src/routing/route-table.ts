@@ -9,11 +9,14 @@ export type Match =
 const NONE: Match = { kind: 'none' };
 
 /** The characters every refused path holds at least one of. */
-const SUSPECT = /[.%\\\0]/;
+const SUSPECT = /[.%\\\0#]/;
 
 /** '.' and '..' segments, raw or percent-encoded, and backslashes some servers treat as '/'. */
 function dotSegmentProblem(path: string): string | undefined {
   if (!SUSPECT.test(path)) return undefined;
+  // A fragment is never part of a request target (RFC 9112 §3.2): a server behind that drops it
+  // would read `/api/..#x` as `/api/..`.
+  if (path.includes('#')) return 'the request target contains "#" (a fragment, which clients never send)';
   let decoded = path;
   if (path.includes('%')) {
     try {

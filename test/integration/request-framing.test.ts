@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { configFrom, RunningGateway, startGateway } from '../helpers/gateway';
-import { headerOf, jsonBodyOf, sendRaw } from '../helpers/raw-socket';
+import { exchange } from '../helpers/raw-socket';
 import { startUpstream, TestUpstream } from '../helpers/upstream';
 
 /**
@@ -27,6 +27,19 @@ afterAll(async () => {
   await upstream.close();
 });
 
+/** The first final answer to `bytes` sent on a fresh connection, and whether the server closed it. */
+async function sendRaw(port: number, bytes: string, waitMs = 1000) {
+  const ex = await exchange({ port, pieces: [Buffer.from(bytes, 'latin1')], waitMs, lingerMs: 300 });
+  const answer = ex.responses.find((r) => r.status >= 200);
+  return {
+    status: answer?.status ?? 0,
+    headers: answer?.headers ?? {},
+    json: () => JSON.parse(answer?.body.toString('utf8') ?? 'null') as Record<string, unknown>,
+    statuses: ex.responses.map((r) => r.status),
+    closedByServer: ex.closed,
+  };
+}
+
 /** Requests the echo upstream received whose path starts with `prefix`. */
 const reached = (prefix: string) => upstream.received.filter((r) => (r.url ?? '').startsWith(prefix)).length;
 
@@ -48,10 +61,10 @@ describe('framing the gateway refuses with problem+json, a request id and a clos
   ])('%s', async (_what, bytes, status, code, path) => {
     const answer = await sendRaw(gw.port, bytes, 1500);
     expect(answer.status).toBe(status);
-    expect(headerOf(answer.text, 'content-type')).toBe('application/problem+json');
-    expect(headerOf(answer.text, 'x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
-    expect(headerOf(answer.text, 'connection')).toBe('close');
-    expect(jsonBodyOf(answer.text)).toMatchObject({ status, code });
+    expect(answer.headers['content-type']).toBe('application/problem+json');
+    expect(answer.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(answer.headers.connection).toBe('close');
+    expect(answer.json()).toMatchObject({ status, code });
     expect(answer.closedByServer).toBe(true);
     expect(reached(path)).toBe(0);
   });
@@ -74,7 +87,7 @@ describe('framing the gateway refuses with problem+json, a request id and a clos
     const chunked = await sendRaw(gw.port, 'POST /api/chunked HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\n{}\r\n0\r\n\r\n');
     expect(chunked.status).toBe(200);
     const expect100 = await sendRaw(gw.port, 'POST /api/continue HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}');
-    expect(expect100.text).toMatch(/^HTTP\/1.1 100 Continue\r\n\r\nHTTP\/1.1 200 /);
+    expect(expect100.statuses).toEqual([100, 200]);
   });
 });
 

@@ -72,6 +72,8 @@ describe('route matching', () => {
     ['dots inside a segment are fine', 'GET', '/samples/file..txt', undefined, 'samples'],
     ['dot-dot in the query is not a path segment', 'GET', '/samples/list?next=../x', undefined, 'samples'],
     ['encoded NUL byte', 'GET', '/samples/a%00b', undefined, '400'],
+    ['a fragment after a dot-dot (a server that drops it sees "..")', 'GET', '/samples/..#frag', undefined, '400'],
+    ['a fragment anywhere in the path', 'GET', '/samples/x#y', undefined, '400'],
   ])('%s: %s %s', (_name, method, url, host, expected) => {
     expect(lookup(method, url, host)).toBe(expected);
   });

@@ -7,6 +7,7 @@ import { requestSchemaProblem, VALIDATE_KEY } from '../validation/request-schema
 import { parseDuration, parseSize } from './units';
 import { checkRangeEntry } from '../net/ip-range';
 import { isManagementPath } from '../routing/management-paths';
+import { headerNameProblem, headerValueProblem } from './http-fields';
 
 type Report = (pointer: string, message: string, options?: { key?: boolean; severity?: 'error' | 'warning' }) => void;
 
@@ -75,9 +76,10 @@ function methodsOf(route: RouteConfig): HttpMethod[] {
  */
 function checkTransform(t: TransformPolicy | undefined, at: string, report: Report): void {
   if (!t || typeof t !== 'object') return;
-  const values = (ops: Record<string, unknown> | undefined, pointer: string) => {
+  const values = (ops: Record<string, unknown> | undefined, pointer: string, areHeaders: boolean) => {
     if (!ops || typeof ops !== 'object') return;
     for (const [name, value] of Object.entries(ops)) {
+      if (areHeaders) checkHeaderField(name, value, `${pointer}/${escapePointerToken(name)}`, report);
       if (typeof value !== 'string') continue;
       const unknown = unknownPlaceholders(value);
       if (unknown.length) {
@@ -87,8 +89,9 @@ function checkTransform(t: TransformPolicy | undefined, at: string, report: Repo
   };
   const headers = (h: HeaderOps | undefined, pointer: string) => {
     if (!h || typeof h !== 'object') return;
-    values(h.set, `${pointer}/set`);
-    values(h.add, `${pointer}/add`);
+    values(h.set, `${pointer}/set`, true);
+    values(h.add, `${pointer}/add`, true);
+    checkHeaderNames(h.remove, `${pointer}/remove`, report);
     const removed = arr<string>(h.remove).map((n) => String(n).toLowerCase());
     for (const kind of ['set', 'add'] as const) {
       for (const name of Object.keys(h[kind] ?? {})) {
@@ -99,8 +102,46 @@ function checkTransform(t: TransformPolicy | undefined, at: string, report: Repo
     }
   };
   headers(t.request?.headers, `${at}/request/headers`);
-  values(t.request?.query?.set, `${at}/request/query/set`);
+  values(t.request?.query?.set, `${at}/request/query/set`, false);
   headers(t.response?.headers, `${at}/response/headers`);
+}
+
+/**
+ * A header a transform sets or adds: checked after `${VAR}` and `${env.NAME}` were filled in, since
+ * that is what goes on the wire (request placeholders are filled per request with safe values).
+ */
+function checkHeaderField(name: string, value: unknown, pointer: string, report: Report): void {
+  const nameProblem = headerNameProblem(name);
+  if (nameProblem) report(pointer, `${nameProblem}; fix the name`, { key: true });
+  const valueProblem = typeof value === 'string' ? headerValueProblem(value) : undefined;
+  if (valueProblem) report(pointer, valueProblem);
+}
+
+function checkHeaderNames(list: unknown, pointer: string, report: Report): void {
+  arr<unknown>(list).forEach((name, j) => {
+    const why = typeof name === 'string' ? headerNameProblem(name) : undefined;
+    if (why) report(`${pointer}/${j}`, `${why}; fix the name`);
+  });
+}
+
+/** Settings outside transforms that become header names or values of every request or answer. */
+function checkOtherHeaderFields(c: GatewayConfig, report: Report): void {
+  const claims = c.auth?.forwardClaims;
+  if (claims && typeof claims === 'object') {
+    for (const name of Object.keys(claims)) {
+      const why = headerNameProblem(name);
+      if (why) report(`/auth/forwardClaims/${escapePointerToken(name)}`, `${why}; fix the name`, { key: true });
+    }
+  }
+  checkHeaderNames(c.cors?.headers, '/cors/headers', report);
+  checkHeaderNames(c.cors?.exposeHeaders, '/cors/exposeHeaders', report);
+  arr<unknown>(c.cors?.origins).forEach((origin, j) => {
+    const why = typeof origin === 'string' ? headerValueProblem(origin) : undefined;
+    if (why) report(`/cors/origins/${j}`, why);
+  });
+  const csp = c.securityHeaders?.contentSecurityPolicy;
+  const why = typeof csp === 'string' ? headerValueProblem(csp) : undefined;
+  if (why) report('/securityHeaders/contentSecurityPolicy', why);
 }
 
 /** `validate` keys name a method with a body and a subpath; each schema file exists and compiles. */
@@ -212,7 +253,9 @@ export function checkSemantics(c: GatewayConfig, file: string, map: SourceMap): 
     });
 
   const services = c.services && typeof c.services === 'object' ? c.services : {};
+  // A Set, never `name in services`: that is also true for "constructor", "toString", "__proto__"…
   const serviceNames = Object.keys(services);
+  const knownServices = new Set(serviceNames);
   for (const [name, service] of Object.entries(services)) {
     if (!service || typeof service !== 'object') continue;
     const sp = `/services/${escapePointerToken(name)}`;
@@ -244,7 +287,7 @@ export function checkSemantics(c: GatewayConfig, file: string, map: SourceMap): 
   routes.forEach((route, i) => {
     if (!route || typeof route !== 'object') return;
     const rp = `/routes/${i}`;
-    if (typeof route.service === 'string' && route.service !== '' && serviceNames.length > 0 && !(route.service in services)) {
+    if (typeof route.service === 'string' && route.service !== '' && serviceNames.length > 0 && !knownServices.has(route.service)) {
       report(`${rp}/service`, `unknown service "${route.service}"${didYouMean(route.service, serviceNames) || ` (services: ${serviceNames.join(', ')})`}`);
     }
     if (typeof route.name === 'string' && route.name !== '') {
@@ -309,5 +352,6 @@ export function checkSemantics(c: GatewayConfig, file: string, map: SourceMap): 
   }
 
   if (c.defaults && typeof c.defaults === 'object') checkTransform(c.defaults.transform, '/defaults/transform', report);
+  checkOtherHeaderFields(c, report);
   return problems;
 }

@@ -4,6 +4,7 @@ import { parseConfigText, readConfigFile } from './load';
 import { resolveConfig } from './resolve';
 import { validateAgainstSchema } from './validate';
 import { checkSemantics } from './checks';
+import { checkBounds } from './bounds';
 import { GatewayConfig, TransformPolicy } from './types';
 import { resolveEnvPlaceholders } from './placeholders';
 
@@ -56,6 +57,7 @@ export function checkConfigText(file: string, text: string, env: Env): ConfigChe
   const later = [
     ...applyEnvOverrides(document, env, file, sourceMap),
     ...validateAgainstSchema(document, file, sourceMap),
+    ...checkBounds(document, file, sourceMap),
   ];
   const config = resolveConfig(document);
   resolveTransformEnv(config, env);

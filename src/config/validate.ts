@@ -143,7 +143,9 @@ function problemFor(err: ErrorObject, file: string, map: SourceMap): ConfigProbl
 
 /**
  * Keeps only the errors of the `oneOf` branch whose type fits the value, so a bad instance object
- * is not also reported as "must be a string".
+ * is not also reported as "must be a string". A `oneOf` error is dropped only for errors inside the
+ * same value: every item of a list shares the schema path, so comparing schema paths alone let one
+ * bad item hide the `oneOf` error of another.
  */
 function pruneOneOf(errors: ErrorObject[]): ErrorObject[] {
   const branchMismatch = (e: ErrorObject) => e.keyword === 'type' && /\/oneOf\/\d+\/type$/.test(e.schemaPath);
@@ -151,7 +153,8 @@ function pruneOneOf(errors: ErrorObject[]): ErrorObject[] {
   return kept.filter((e) => {
     if (e.keyword !== 'oneOf') return true;
     const prefix = e.schemaPath.replace(/\/oneOf$/, '/oneOf/');
-    return !kept.some((other) => other !== e && other.schemaPath.startsWith(prefix));
+    const inside = (other: ErrorObject) => other.instancePath === e.instancePath || other.instancePath.startsWith(`${e.instancePath}/`);
+    return !kept.some((other) => other !== e && other.schemaPath.startsWith(prefix) && inside(other));
   });
 }
 

@@ -71,6 +71,23 @@ function methodsOf(route: RouteConfig): HttpMethod[] {
 }
 
 /**
+ * Which route first claimed each (host, path, method): a map lookup per method of a route, so the
+ * overlap check grows with the number of routes, not with its square (40k routes took 40 s).
+ */
+class MethodClaims {
+  private readonly firstByKey = new Map<string, number>();
+
+  /** The earlier route claiming `method` of this route's host and path; records `index` when none. */
+  first(route: RouteConfig, method: HttpMethod, index: number): number | undefined {
+    if (typeof route.path !== 'string') return undefined;
+    const key = JSON.stringify([hostOf(route), route.path, method]);
+    const first = this.firstByKey.get(key);
+    if (first === undefined) this.firstByKey.set(key, index);
+    return first;
+  }
+}
+
+/**
  * Transform values may only use the fixed placeholders, and a header both removed and set is a
  * mistake (remove wins, so the set never happens).
  */
@@ -284,6 +301,7 @@ export function checkSemantics(c: GatewayConfig, file: string, map: SourceMap): 
 
   const routes = arr<RouteConfig>(c.routes);
   const firstByName = new Map<string, number>();
+  const claims = new MethodClaims();
   routes.forEach((route, i) => {
     if (!route || typeof route !== 'object') return;
     const rp = `/routes/${i}`;
@@ -311,16 +329,16 @@ export function checkSemantics(c: GatewayConfig, file: string, map: SourceMap): 
       report(`${rp}/methods`, 'a websocket route must allow GET (upgrades are GET requests)');
     }
     // Two routes that would compete for the same requests: the first one declared would always win.
-    for (let k = 0; k < i; k++) {
-      const other = routes[k];
-      if (!other || typeof other !== 'object' || other.path !== route.path || hostOf(other) !== hostOf(route)) continue;
-      const shared = methodsOf(route).filter((m) => methodsOf(other).includes(m));
-      if (shared.length) {
-        report(
-          `${rp}/path`,
-          `route "${route.name}" overlaps route "${other.name}" (/routes/${k}): same path${route.host ? ', host' : ''} and methods ${shared.join(', ')}; split the methods or change the path`,
-        );
-      }
+    const overlapped = new Map<number, HttpMethod[]>();
+    for (const method of methodsOf(route)) {
+      const first = claims.first(route, method, i);
+      if (first !== undefined && first !== i) overlapped.set(first, [...(overlapped.get(first) ?? []), method]);
+    }
+    for (const [k, shared] of overlapped) {
+      report(
+        `${rp}/path`,
+        `route "${route.name}" overlaps route "${routes[k].name}" (/routes/${k}): same path${route.host ? ', host' : ''} and methods ${shared.join(', ')}; split the methods or change the path`,
+      );
     }
   });
 

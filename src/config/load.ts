@@ -21,9 +21,14 @@ const READ_ERRORS: Record<string, string> = {
 
 /** Raised when the file cannot be read at all (exit code 2 of `lint`, not a config problem). */
 export class UnreadableFileError extends Error {
+  /** Why, in a few words ("no such file"), for tools that print the file themselves. */
+  readonly reason: string;
+
   constructor(readonly file: string, cause: NodeJS.ErrnoException) {
-    super(`${file}: cannot read the file: ${READ_ERRORS[cause.code ?? ''] ?? cause.message}`);
+    const reason = (cause.code !== undefined && Object.hasOwn(READ_ERRORS, cause.code) ? READ_ERRORS[cause.code] : undefined) ?? cause.message;
+    super(`${file}: cannot read the file: ${reason}`);
     this.name = 'UnreadableFileError';
+    this.reason = reason;
   }
 }
 

@@ -134,6 +134,20 @@ describe('lint', () => {
     expect(out.stderr).toMatch(/cannot read/);
   });
 
+  it('prints JSON for exit 2 too: the unreadable file, why, and the files it could read', () => {
+    const missing = fromCwd(`${INVALID_DIR}/no-such-file.yaml`);
+    const out = lintFiles([fromCwd(MINIMAL), missing], 'json', {});
+    expect(out.exitCode).toBe(2);
+    expect(JSON.parse(out.stdout)).toEqual({
+      valid: false,
+      files: [
+        { file: fromCwd(MINIMAL), valid: true, problems: [] },
+        { file: missing, valid: false, unreadable: 'no such file', problems: [] },
+      ],
+    });
+    expect(out.stderr).toContain(missing);
+  });
+
   it('exits 2 when one of several files cannot be read, and still lints the others', () => {
     const missing = fromCwd(`${INVALID_DIR}/no-such-file.yaml`);
     const out = lintFiles([fromCwd(MINIMAL), missing], 'text', {});

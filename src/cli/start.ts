@@ -43,6 +43,7 @@ export async function startGateway(configFile?: string, envFile?: string): Promi
     process.exit(EXIT.invalid);
   }
   watcher.start();
+  void reloader.warmUp();
   process.on('SIGHUP', () => void reloader.reload('signal', true));
   const shutdown = (signal: string) => {
     logger.info('shutdown requested', { signal });

@@ -32,6 +32,8 @@ export async function startReloadable(initial: string, options: { adminToken?: s
   const reloader = new ConfigReloader(file, () => ({}), { current: () => server.current.config, swap: (c) => server.swap(c) }, logger, initial);
   server.attachReloader(reloader);
   const address: AddressInfo = await server.listen(0, '127.0.0.1');
+  // The checking thread starts once per test file; tests that time reloads should not time that.
+  await reloader.warmUp();
   return {
     server,
     reloader,

@@ -1,0 +1,53 @@
+import { parentPort } from 'node:worker_threads';
+import { checkConfigText } from '../config';
+import type { Env } from '../config/env';
+import type { ConfigProblem } from '../config/errors';
+import { readConfigFile, UnreadableFileError } from '../config/load';
+import type { GatewayConfig } from '../config/types';
+import { contentHash } from './content-hash';
+
+/**
+ * The worker thread that reads and checks a routes file for a reload: parsing, interpolation,
+ * schema and checks of a large or hostile file then take this thread's time, never the one that
+ * serves requests (which only compiles a config that passed).
+ */
+export interface CheckRequest {
+  id: number;
+  file: string;
+  env: Env;
+  /** At most this many problems travel back; a reload log line with 100,000 of them helps nobody. */
+  maxProblems: number;
+}
+
+export type CheckReply =
+  | { id: number; hash: string; config?: GatewayConfig; problems: ConfigProblem[]; omitted: number }
+  | { id: number; unreadable: string };
+
+function check(request: CheckRequest): CheckReply {
+  let text: string;
+  try {
+    text = readConfigFile(request.file);
+  } catch (err) {
+    if (err instanceof UnreadableFileError) return { id: request.id, unreadable: err.message };
+    throw err;
+  }
+  const result = checkConfigText(request.file, text, request.env);
+  const errors = result.problems.filter((p) => p.severity === 'error');
+  return {
+    id: request.id,
+    hash: contentHash(text, request.env),
+    config: result.config,
+    problems: errors.slice(0, request.maxProblems),
+    omitted: Math.max(0, errors.length - request.maxProblems),
+  };
+}
+
+parentPort?.on('message', (request: CheckRequest) => {
+  let reply: CheckReply;
+  try {
+    reply = check(request);
+  } catch (err) {
+    reply = { id: request.id, unreadable: `${request.file}: the file could not be checked: ${err instanceof Error ? err.message : String(err)}` };
+  }
+  parentPort?.postMessage(reply);
+});

@@ -25,6 +25,12 @@ function resolveTransformEnv(config: GatewayConfig, env: Env): void {
   if (Array.isArray(config.routes)) for (const r of config.routes) if (r && typeof r === 'object') each(r.transform);
 }
 
+/**
+ * The largest routes file read: 40,000 routes fit in a few MiB; beyond this a file is a mistake
+ * (a log or a binary saved over it), and checking it would only take time and memory.
+ */
+export const MAX_FILE_CHARS = 16 * 1024 * 1024;
+
 export interface ConfigCheck {
   file: string;
   /** The resolved config; present only when there is no error. */
@@ -37,6 +43,10 @@ export interface ConfigCheck {
  * schema → defaults → semantic checks. Every problem of every step is returned, sorted by position.
  */
 export function checkConfigText(file: string, text: string, env: Env): ConfigCheck {
+  if (text.length > MAX_FILE_CHARS) {
+    const message = `the file holds ${text.length.toLocaleString('en-US')} characters, more than a routes file may (${MAX_FILE_CHARS.toLocaleString('en-US')}); is it the right file?`;
+    return { file, problems: [{ file, line: 1, column: 1, severity: 'error', pointer: '', message }] };
+  }
   let loaded;
   try {
     loaded = parseConfigText(file, text);

@@ -31,6 +31,15 @@ function resolveTransformEnv(config: GatewayConfig, env: Env): void {
  */
 export const MAX_FILE_CHARS = 16 * 1024 * 1024;
 
+/**
+ * A message quotes the value it is about; a 1 MB value would make a 1 MB line in lint's output
+ * and in the reload log. Long quoted values keep their start and say how long they were.
+ */
+function shortenQuotedValues(message: string): string {
+  if (message.length <= 400) return message;
+  return message.replace(/"((?:[^"\\]|\\.){60,})"/g, (_, inner: string) => `"${inner.slice(0, 40)}…" (${inner.length.toLocaleString('en-US')} characters)`);
+}
+
 export interface ConfigCheck {
   file: string;
   /** The resolved config; present only when there is no error. */
@@ -74,6 +83,7 @@ export function checkConfigText(file: string, text: string, env: Env): ConfigChe
   later.push(...checkSemantics(config, file, sourceMap));
   const problems = [...unresolved, ...later.filter((p) => !unresolvedAt.has(p.pointer))];
   problems.sort((a, b) => a.line - b.line || a.column - b.column);
+  for (const p of problems) p.message = shortenQuotedValues(p.message);
   return { file, problems, config: hasErrors(problems) ? undefined : config };
 }
 

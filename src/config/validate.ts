@@ -49,8 +49,10 @@ const PATTERN_MESSAGES: Record<string, string> = {
   '^(ip|user|global|header:[A-Za-z0-9-]+)$': 'is not a rate-limit key; use ip, user, global or header:<Name>',
 };
 
+/** A value as a message shows it: a list or mapping of any size in a line of at most ~80 characters. */
 function show(value: unknown): string {
-  return JSON.stringify(value) ?? String(value);
+  const text = JSON.stringify(value) ?? String(value);
+  return typeof value === 'object' && value !== null && text.length > 80 ? `${text.slice(0, 60)}…` : text;
 }
 
 function describeType(node: SchemaNode): string {

@@ -23,7 +23,14 @@ export type CheckReply =
   | { id: number; hash: string; config?: GatewayConfig; problems: ConfigProblem[]; omitted: number }
   | { id: number; unreadable: string };
 
+/** What a warm-up (a request naming no file) checks: enough to load and compile every part. */
+const WARM_UP_TEXT = 'version: 1\nservices: { s: { instances: ["http://127.0.0.1:1"] } }\nroutes: [{ name: r, path: /r, service: s }]\n';
+
 function check(request: CheckRequest): CheckReply {
+  if (request.file === '') {
+    checkConfigText('warm-up', WARM_UP_TEXT, {});
+    return { id: request.id, unreadable: '' };
+  }
   let text: string;
   try {
     text = readConfigFile(request.file);

@@ -97,8 +97,8 @@ export class OffThreadConfigCheck {
   }
 
   /**
-   * Starts the worker now and waits until it answers (a check of no file loads every module a
-   * check needs, then fails at once), so the first reload does not pay for the start.
+   * Starts the worker now and waits until it has checked a small built-in config (loading and
+   * compiling everything a check needs), so the first reload does not pay for the start.
    */
   async warmUp(): Promise<void> {
     await this.check('', {});

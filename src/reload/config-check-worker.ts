@@ -1,3 +1,5 @@
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { checkConfigText } from '../config';
 import type { Env } from '../config/env';
@@ -48,6 +50,22 @@ function check(request: CheckRequest): CheckReply {
     omitted: Math.max(0, errors.length - request.maxProblems),
   };
 }
+
+/**
+ * On a busy machine a check competing for the CPU still delays the serving thread; on Linux a
+ * thread has its own nice value (/proc/thread-self names its id), so the checks yield the CPU to
+ * it. Elsewhere this is skipped: the worker only runs at the same priority.
+ */
+function lowerThisThreadsPriority(): void {
+  try {
+    const threadId = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(threadId) && threadId > 0) setPriority(threadId, 19);
+  } catch {
+    /* not Linux, or not allowed */
+  }
+}
+
+lowerThisThreadsPriority();
 
 parentPort?.on('message', (request: CheckRequest) => {
   let reply: CheckReply;

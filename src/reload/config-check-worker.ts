@@ -59,7 +59,7 @@ function check(request: CheckRequest): CheckReply {
 function lowerThisThreadsPriority(): void {
   try {
     const threadId = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(threadId) && threadId > 0) setPriority(threadId, 19);
+    if (Number.isInteger(threadId) && threadId > 0) setPriority(threadId, 10);
   } catch {
     /* not Linux, or not allowed */
   }

@@ -12,7 +12,7 @@ export interface OffThreadCheckOptions {
   maxProblems: number;
 }
 
-export const DEFAULT_CHECK_OPTIONS: OffThreadCheckOptions = { timeoutMs: 10_000, maxHeapMb: 512, maxProblems: 100 };
+export const DEFAULT_CHECK_OPTIONS: OffThreadCheckOptions = { timeoutMs: 30_000, maxHeapMb: 512, maxProblems: 100 };
 
 /**
  * Running from the TypeScript sources (the tests), the worker compiles each module as it is

@@ -12,11 +12,15 @@ import { UnreadableFileError } from '../config/load';
  */
 export function cliEnv(envFile?: string): Env {
   if (envFile === undefined) return environmentWithDotEnv(process.env);
-  if (!existsSync(envFile) || !statSync(envFile).isFile()) {
+  if (!isReadableFile(envFile)) {
     process.stderr.write(`${envFile}: cannot read the env file: ${existsSync(envFile) ? 'it is not a file' : 'no such file'}\n`);
     process.exit(EXIT.usage);
   }
   return environmentWithDotEnv(process.env, envFile);
+}
+
+export function isReadableFile(file: string): boolean {
+  return existsSync(file) && statSync(file).isFile();
 }
 
 export function routesFile(explicit: string | undefined, env: Env): string {

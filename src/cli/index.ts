@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
 import { VERSION } from '../server/version';
-import { cliEnv, EXIT, loadOrExit, routesFile } from './context';
+import { cliEnv, EXIT, isReadableFile, loadOrExit, routesFile } from './context';
 import { diffAgainst, diffFiles, fetchRunningConfig } from './diff';
 import { explain } from './explain';
 import { lintFiles, LintFormat } from './lint';
@@ -36,6 +36,10 @@ program
   .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'github']).default('text'))
   .option('-e, --env-from <file>', ENV_FROM_HELP)
   .action((files: string[], opts: { format: LintFormat; envFrom?: string }) => {
+    if (opts.format === 'json' && opts.envFrom !== undefined && !isReadableFile(opts.envFrom)) {
+      // Tools reading --format json get JSON for exit 2 too, never an empty output.
+      process.stdout.write(`${JSON.stringify({ valid: false, files: [], error: `${opts.envFrom}: cannot read the env file` }, null, 2)}\n`);
+    }
     const env = cliEnv(opts.envFrom);
     const out = lintFiles(files.length ? files : [routesFile(undefined, env)], opts.format, env);
     process.stdout.write(out.stdout);

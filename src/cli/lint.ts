@@ -1,5 +1,5 @@
 import { checkConfigFile } from '../config';
-import { ConfigProblem, formatProblemsGithub, formatProblemsJson, formatProblemsText } from '../config/errors';
+import { ConfigProblem, formatProblemsGithub, formatProblemsJson, formatProblemsText, UnreadableFile } from '../config/errors';
 import { UnreadableFileError } from '../config/load';
 import { Env } from '../config/env';
 import { EXIT } from './context';
@@ -22,21 +22,25 @@ function summary(file: string, problems: ConfigProblem[]): string {
 /** Lints each file; pure (returns what to print) so tests compare it against golden files. */
 export function lintFiles(files: string[], format: LintFormat, env: Env): LintOutput {
   const results: { file: string; problems: ConfigProblem[] }[] = [];
+  const inOrder: ({ file: string; problems: ConfigProblem[] } | UnreadableFile)[] = [];
   let stderr = '';
   let unreadable = false;
   for (const file of files) {
     try {
-      results.push(checkConfigFile(file, env));
+      const result = checkConfigFile(file, env);
+      results.push(result);
+      inOrder.push(result);
     } catch (err) {
       if (!(err instanceof UnreadableFileError)) throw err;
       unreadable = true;
       stderr += `${err.message}\n`;
+      inOrder.push({ file, unreadable: err.reason });
     }
   }
   const invalid = results.some((r) => r.problems.some((p) => p.severity === 'error'));
   let stdout: string;
-  if (results.length === 0) stdout = '';
-  else if (format === 'json') stdout = formatProblemsJson(results) + '\n';
+  if (format === 'json') stdout = formatProblemsJson(inOrder) + '\n';
+  else if (results.length === 0) stdout = '';
   else if (format === 'github') stdout = results.map((r) => formatProblemsGithub(r.problems)).filter(Boolean).join('\n') + '\n';
   else stdout = results.map((r) => [formatProblemsText(r.problems), summary(r.file, r.problems)].filter(Boolean).join('\n')).join('\n') + '\n';
   return { exitCode: unreadable ? EXIT.usage : invalid ? EXIT.invalid : EXIT.ok, stdout, stderr };

@@ -10,6 +10,19 @@ import { ConfigWatcher } from '../reload/watcher';
 import { cliEnv, EXIT, loadOrExit, routesFile } from './context';
 
 /**
+ * Lint accepted the config, so compiling it should not fail; if it does, the operator still gets
+ * the file, a position and exit 1 (an invalid config), never a bare stack trace with exit 2.
+ */
+function compileOrExit<T>(file: string, compile: () => T): T {
+  try {
+    return compile();
+  } catch (err) {
+    process.stderr.write(`${file}:1:1 error: the gateway cannot be built from this config: ${err instanceof Error ? err.message : String(err)}; \`tracseq-gateway lint ${file}\` accepts it, so please report this together with the file\n`);
+    process.exit(EXIT.invalid);
+  }
+}
+
+/**
  * Serves until SIGTERM/SIGINT, then drains in-flight requests and exits 0. The routes file is
  * reloaded when it changes, on SIGHUP, and on POST /admin/reload (when ADMIN_TOKEN is set).
  * With gateway.workers above 1 this process becomes the cluster's primary and the same command,
@@ -34,7 +47,7 @@ export async function startGateway(configFile?: string, envFile?: string): Promi
     new ClusterPrimary(file, () => cliEnv(envFile), config, logger, workers).start();
     return undefined;
   }
-  const server = new GatewayServer(config, logger, { adminToken: env.ADMIN_TOKEN || undefined });
+  const server = compileOrExit(file, () => new GatewayServer(config, logger, { adminToken: env.ADMIN_TOKEN || undefined }));
   const reloader = new ConfigReloader(file, () => cliEnv(envFile), { current: () => server.current.config, swap: (c) => server.swap(c) }, logger, readConfigFile(file));
   server.attachReloader(reloader);
   const watcher = new ConfigWatcher(file, () => void reloader.reload('file'));
@@ -63,5 +76,6 @@ export async function startGateway(configFile?: string, envFile?: string): Promi
     process.exit(EXIT.invalid);
   }
   watcher.start();
+  void reloader.warmUp();
   return server;
 }

@@ -7,6 +7,7 @@ import { requestSchemaProblem, VALIDATE_KEY } from '../validation/request-schema
 import { parseDuration, parseSize } from './units';
 import { checkRangeEntry } from '../net/ip-range';
 import { isManagementPath } from '../routing/management-paths';
+import { headerNameProblem, headerValueProblem } from './http-fields';
 
 type Report = (pointer: string, message: string, options?: { key?: boolean; severity?: 'error' | 'warning' }) => void;
 
@@ -70,14 +71,32 @@ function methodsOf(route: RouteConfig): HttpMethod[] {
 }
 
 /**
+ * Which route first claimed each (host, path, method): a map lookup per method of a route, so the
+ * overlap check grows with the number of routes, not with its square (40k routes took 40 s).
+ */
+class MethodClaims {
+  private readonly firstByKey = new Map<string, number>();
+
+  /** The earlier route claiming `method` of this route's host and path; records `index` when none. */
+  first(route: RouteConfig, method: HttpMethod, index: number): number | undefined {
+    if (typeof route.path !== 'string') return undefined;
+    const key = JSON.stringify([hostOf(route), route.path, method]);
+    const first = this.firstByKey.get(key);
+    if (first === undefined) this.firstByKey.set(key, index);
+    return first;
+  }
+}
+
+/**
  * Transform values may only use the fixed placeholders, and a header both removed and set is a
  * mistake (remove wins, so the set never happens).
  */
 function checkTransform(t: TransformPolicy | undefined, at: string, report: Report): void {
   if (!t || typeof t !== 'object') return;
-  const values = (ops: Record<string, unknown> | undefined, pointer: string) => {
+  const values = (ops: Record<string, unknown> | undefined, pointer: string, areHeaders: boolean) => {
     if (!ops || typeof ops !== 'object') return;
     for (const [name, value] of Object.entries(ops)) {
+      if (areHeaders) checkHeaderField(name, value, `${pointer}/${escapePointerToken(name)}`, report);
       if (typeof value !== 'string') continue;
       const unknown = unknownPlaceholders(value);
       if (unknown.length) {
@@ -87,8 +106,9 @@ function checkTransform(t: TransformPolicy | undefined, at: string, report: Repo
   };
   const headers = (h: HeaderOps | undefined, pointer: string) => {
     if (!h || typeof h !== 'object') return;
-    values(h.set, `${pointer}/set`);
-    values(h.add, `${pointer}/add`);
+    values(h.set, `${pointer}/set`, true);
+    values(h.add, `${pointer}/add`, true);
+    checkHeaderNames(h.remove, `${pointer}/remove`, report);
     const removed = arr<string>(h.remove).map((n) => String(n).toLowerCase());
     for (const kind of ['set', 'add'] as const) {
       for (const name of Object.keys(h[kind] ?? {})) {
@@ -99,8 +119,46 @@ function checkTransform(t: TransformPolicy | undefined, at: string, report: Repo
     }
   };
   headers(t.request?.headers, `${at}/request/headers`);
-  values(t.request?.query?.set, `${at}/request/query/set`);
+  values(t.request?.query?.set, `${at}/request/query/set`, false);
   headers(t.response?.headers, `${at}/response/headers`);
+}
+
+/**
+ * A header a transform sets or adds: checked after `${VAR}` and `${env.NAME}` were filled in, since
+ * that is what goes on the wire (request placeholders are filled per request with safe values).
+ */
+function checkHeaderField(name: string, value: unknown, pointer: string, report: Report): void {
+  const nameProblem = headerNameProblem(name);
+  if (nameProblem) report(pointer, `${nameProblem}; fix the name`, { key: true });
+  const valueProblem = typeof value === 'string' ? headerValueProblem(value) : undefined;
+  if (valueProblem) report(pointer, valueProblem);
+}
+
+function checkHeaderNames(list: unknown, pointer: string, report: Report): void {
+  arr<unknown>(list).forEach((name, j) => {
+    const why = typeof name === 'string' ? headerNameProblem(name) : undefined;
+    if (why) report(`${pointer}/${j}`, `${why}; fix the name`);
+  });
+}
+
+/** Settings outside transforms that become header names or values of every request or answer. */
+function checkOtherHeaderFields(c: GatewayConfig, report: Report): void {
+  const claims = c.auth?.forwardClaims;
+  if (claims && typeof claims === 'object') {
+    for (const name of Object.keys(claims)) {
+      const why = headerNameProblem(name);
+      if (why) report(`/auth/forwardClaims/${escapePointerToken(name)}`, `${why}; fix the name`, { key: true });
+    }
+  }
+  checkHeaderNames(c.cors?.headers, '/cors/headers', report);
+  checkHeaderNames(c.cors?.exposeHeaders, '/cors/exposeHeaders', report);
+  arr<unknown>(c.cors?.origins).forEach((origin, j) => {
+    const why = typeof origin === 'string' ? headerValueProblem(origin) : undefined;
+    if (why) report(`/cors/origins/${j}`, why);
+  });
+  const csp = c.securityHeaders?.contentSecurityPolicy;
+  const why = typeof csp === 'string' ? headerValueProblem(csp) : undefined;
+  if (why) report('/securityHeaders/contentSecurityPolicy', why);
 }
 
 /** `validate` keys name a method with a body and a subpath; each schema file exists and compiles. */
@@ -212,7 +270,9 @@ export function checkSemantics(c: GatewayConfig, file: string, map: SourceMap): 
     });
 
   const services = c.services && typeof c.services === 'object' ? c.services : {};
+  // A Set, never `name in services`: that is also true for "constructor", "toString", "__proto__"…
   const serviceNames = Object.keys(services);
+  const knownServices = new Set(serviceNames);
   for (const [name, service] of Object.entries(services)) {
     if (!service || typeof service !== 'object') continue;
     const sp = `/services/${escapePointerToken(name)}`;
@@ -241,10 +301,11 @@ export function checkSemantics(c: GatewayConfig, file: string, map: SourceMap): 
 
   const routes = arr<RouteConfig>(c.routes);
   const firstByName = new Map<string, number>();
+  const claims = new MethodClaims();
   routes.forEach((route, i) => {
     if (!route || typeof route !== 'object') return;
     const rp = `/routes/${i}`;
-    if (typeof route.service === 'string' && route.service !== '' && serviceNames.length > 0 && !(route.service in services)) {
+    if (typeof route.service === 'string' && route.service !== '' && serviceNames.length > 0 && !knownServices.has(route.service)) {
       report(`${rp}/service`, `unknown service "${route.service}"${didYouMean(route.service, serviceNames) || ` (services: ${serviceNames.join(', ')})`}`);
     }
     if (typeof route.name === 'string' && route.name !== '') {
@@ -268,16 +329,16 @@ export function checkSemantics(c: GatewayConfig, file: string, map: SourceMap): 
       report(`${rp}/methods`, 'a websocket route must allow GET (upgrades are GET requests)');
     }
     // Two routes that would compete for the same requests: the first one declared would always win.
-    for (let k = 0; k < i; k++) {
-      const other = routes[k];
-      if (!other || typeof other !== 'object' || other.path !== route.path || hostOf(other) !== hostOf(route)) continue;
-      const shared = methodsOf(route).filter((m) => methodsOf(other).includes(m));
-      if (shared.length) {
-        report(
-          `${rp}/path`,
-          `route "${route.name}" overlaps route "${other.name}" (/routes/${k}): same path${route.host ? ', host' : ''} and methods ${shared.join(', ')}; split the methods or change the path`,
-        );
-      }
+    const overlapped = new Map<number, HttpMethod[]>();
+    for (const method of methodsOf(route)) {
+      const first = claims.first(route, method, i);
+      if (first !== undefined && first !== i) overlapped.set(first, [...(overlapped.get(first) ?? []), method]);
+    }
+    for (const [k, shared] of overlapped) {
+      report(
+        `${rp}/path`,
+        `route "${route.name}" overlaps route "${routes[k].name}" (/routes/${k}): same path${route.host ? ', host' : ''} and methods ${shared.join(', ')}; split the methods or change the path`,
+      );
     }
   });
 
@@ -317,5 +378,6 @@ export function checkSemantics(c: GatewayConfig, file: string, map: SourceMap): 
   }
 
   if (c.defaults && typeof c.defaults === 'object') checkTransform(c.defaults.transform, '/defaults/transform', report);
+  checkOtherHeaderFields(c, report);
   return problems;
 }

@@ -17,36 +17,44 @@ const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 /**
  * Replaces `${VAR}` and `${VAR:-default}` in every string value. Placeholders that are not variable
  * names (`${request.id}`, `${env.NAME}`) are left for the transform stage.
+ *
+ * Walks with an explicit stack and visits each collection once: a node repeated by YAML aliases is
+ * one object, so a second visit would expand the text a variable brought in (`${` in its value)
+ * again, and a deep chain of aliases would overflow the call stack.
  */
 export function interpolate(document: unknown, env: Env, file: string, sourceMap: SourceMap): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  const visit = (value: unknown, pointer: string): unknown => {
-    if (typeof value === 'string') {
-      if (!value.includes('${')) return value;
-      return value.replace(REFERENCE, (whole, name: string, fallback: string | undefined) => {
-        const set = env[name];
-        if (set !== undefined && set !== '') return set;
-        if (fallback !== undefined) return fallback;
-        const at = sourceMap.valueAt(pointer);
-        problems.push({
-          file,
-          ...at,
-          severity: 'error',
-          pointer,
-          message: `environment variable "${name}" is not set; set it, or give a default: \${${name}:-value}`,
-        });
-        return whole;
+  const expand = (value: string, pointer: string): string =>
+    value.replace(REFERENCE, (whole, name: string, fallback: string | undefined) => {
+      const set = env[name];
+      if (set !== undefined && set !== '') return set;
+      if (fallback !== undefined) return fallback;
+      problems.push({
+        file,
+        ...sourceMap.valueAt(pointer),
+        severity: 'error',
+        pointer,
+        message: `environment variable "${name}" is not set; set it, or give a default: \${${name}:-value}`,
       });
+      return whole;
+    });
+  if (typeof document === 'string') return problems; // a file that is one string: the schema refuses it
+  const visited = new Set<object>();
+  const pending: { node: unknown; pointer: string }[] = [{ node: document, pointer: '' }];
+  while (pending.length) {
+    const { node, pointer } = pending.pop()!;
+    if (node === null || typeof node !== 'object' || visited.has(node)) continue;
+    visited.add(node);
+    const record = node as Record<string, unknown>;
+    const keys = Array.isArray(node) ? node.map((_, i) => String(i)) : Object.keys(record);
+    for (const key of keys) {
+      const childPointer = `${pointer}/${escapePointerToken(key)}`;
+      const child = record[key];
+      if (typeof child === 'string') {
+        if (child.includes('${')) record[key] = expand(child, childPointer);
+      } else pending.push({ node: child, pointer: childPointer });
     }
-    if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) value[i] = visit(value[i], `${pointer}/${i}`);
-    } else if (value !== null && typeof value === 'object') {
-      const record = value as Record<string, unknown>;
-      for (const key of Object.keys(record)) record[key] = visit(record[key], `${pointer}/${escapePointerToken(key)}`);
-    }
-    return value;
-  };
-  visit(document, '');
+  }
   return problems;
 }
 

@@ -23,14 +23,25 @@ export function formatProblemsText(problems: ConfigProblem[]): string {
   return problems.map(formatProblem).join('\n');
 }
 
-/** Stable, documented shape of `lint --format json`. */
-export function formatProblemsJson(files: { file: string; problems: ConfigProblem[] }[]): string {
+/** A file `lint` could not read: it has no problems to list, only the reason. */
+export interface UnreadableFile {
+  file: string;
+  unreadable: string;
+}
+
+/**
+ * Stable, documented shape of `lint --format json`, for every exit code: an unreadable file is
+ * listed with `valid: false`, no problems and `unreadable` saying why, so tools never parse nothing.
+ */
+export function formatProblemsJson(files: ({ file: string; problems: ConfigProblem[] } | UnreadableFile)[]): string {
+  const fileValid = (f: (typeof files)[number]) => !('unreadable' in f) && f.problems.every((p) => p.severity !== 'error');
   const out = {
-    valid: files.every((f) => f.problems.every((p) => p.severity !== 'error')),
+    valid: files.every(fileValid),
     files: files.map((f) => ({
       file: f.file,
-      valid: f.problems.every((p) => p.severity !== 'error'),
-      problems: f.problems.map((p) => ({
+      valid: fileValid(f),
+      ...('unreadable' in f ? { unreadable: f.unreadable } : {}),
+      problems: ('unreadable' in f ? [] : f.problems).map((p) => ({
         line: p.line,
         column: p.column,
         severity: p.severity,

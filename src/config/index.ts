@@ -4,6 +4,7 @@ import { parseConfigText, readConfigFile } from './load';
 import { resolveConfig } from './resolve';
 import { validateAgainstSchema } from './validate';
 import { checkSemantics } from './checks';
+import { checkBounds } from './bounds';
 import { GatewayConfig, TransformPolicy } from './types';
 import { resolveEnvPlaceholders } from './placeholders';
 
@@ -24,6 +25,21 @@ function resolveTransformEnv(config: GatewayConfig, env: Env): void {
   if (Array.isArray(config.routes)) for (const r of config.routes) if (r && typeof r === 'object') each(r.transform);
 }
 
+/**
+ * The largest routes file read: 40,000 routes fit in a few MiB; beyond this a file is a mistake
+ * (a log or a binary saved over it), and checking it would only take time and memory.
+ */
+export const MAX_FILE_CHARS = 16 * 1024 * 1024;
+
+/**
+ * A message quotes the value it is about; a 1 MB value would make a 1 MB line in lint's output
+ * and in the reload log. Long quoted values keep their start and say how long they were.
+ */
+function shortenQuotedValues(message: string): string {
+  if (message.length <= 400) return message;
+  return message.replace(/"((?:[^"\\]|\\.){60,})"/g, (_, inner: string) => `"${inner.slice(0, 40)}…" (${inner.length.toLocaleString('en-US')} characters)`);
+}
+
 export interface ConfigCheck {
   file: string;
   /** The resolved config; present only when there is no error. */
@@ -36,6 +52,10 @@ export interface ConfigCheck {
  * schema → defaults → semantic checks. Every problem of every step is returned, sorted by position.
  */
 export function checkConfigText(file: string, text: string, env: Env): ConfigCheck {
+  if (text.length > MAX_FILE_CHARS) {
+    const message = `the file holds ${text.length.toLocaleString('en-US')} characters, more than a routes file may (${MAX_FILE_CHARS.toLocaleString('en-US')}); is it the right file?`;
+    return { file, problems: [{ file, line: 1, column: 1, severity: 'error', pointer: '', message }] };
+  }
   let loaded;
   try {
     loaded = parseConfigText(file, text);
@@ -56,12 +76,14 @@ export function checkConfigText(file: string, text: string, env: Env): ConfigChe
   const later = [
     ...applyEnvOverrides(document, env, file, sourceMap),
     ...validateAgainstSchema(document, file, sourceMap),
+    ...checkBounds(document, file, sourceMap),
   ];
   const config = resolveConfig(document);
   resolveTransformEnv(config, env);
   later.push(...checkSemantics(config, file, sourceMap));
   const problems = [...unresolved, ...later.filter((p) => !unresolvedAt.has(p.pointer))];
   problems.sort((a, b) => a.line - b.line || a.column - b.column);
+  for (const p of problems) p.message = shortenQuotedValues(p.message);
   return { file, problems, config: hasErrors(problems) ? undefined : config };
 }
 

@@ -56,7 +56,7 @@ export function fillDefaults(root: SchemaNode, node: SchemaNode, value: unknown)
       if (value[key] !== undefined) fillDefaults(root, resolved, value[key]);
     }
     if (typeof node.additionalProperties === 'object') {
-      for (const key of Object.keys(value)) if (!(key in props)) fillDefaults(root, node.additionalProperties, value[key]);
+      for (const key of Object.keys(value)) if (!Object.hasOwn(props, key)) fillDefaults(root, node.additionalProperties, value[key]);
     }
   } else if (Array.isArray(value) && node.items) {
     for (const item of value) fillDefaults(root, node.items, item);
@@ -68,6 +68,10 @@ export function deepMerge(base: unknown, override: unknown): unknown {
   if (override === undefined) return structuredClone(base);
   if (!isRecord(base) || !isRecord(override)) return structuredClone(override);
   const out: Record<string, unknown> = structuredClone(base);
-  for (const [k, v] of Object.entries(override)) out[k] = deepMerge(base[k], v);
+  for (const [k, v] of Object.entries(override)) {
+    // defineProperty: assigning a key named "__proto__" would replace the prototype, not add the key.
+    const merged = deepMerge(Object.hasOwn(base, k) ? base[k] : undefined, v);
+    Object.defineProperty(out, k, { value: merged, enumerable: true, writable: true, configurable: true });
+  }
   return out;
 }

@@ -21,11 +21,14 @@ export interface SourceMap {
   has(pointer: string): boolean;
 }
 
-interface Node {
+/** One node js-yaml composed, as its listener saw it; an alias is a leaf whose result is the aliased value. */
+export interface ComposedNode {
   start: number;
   result: unknown;
-  children: Node[];
+  children: ComposedNode[];
 }
+
+type Node = ComposedNode;
 
 export function escapePointerToken(token: string): string {
   return token.replace(/~/g, '~0').replace(/\//g, '~1');
@@ -50,6 +53,11 @@ export class SourceMapBuilder {
       this.stack[this.stack.length - 1].children.push(node);
     }
   };
+
+  /** The document's root node as written (aliases unexpanded), once js-yaml has finished. */
+  root(): ComposedNode | undefined {
+    return this.stack[0].children[0];
+  }
 
   build(src: string): SourceMap {
     const lineStarts = lineStartsOf(src);
@@ -76,7 +84,7 @@ export class SourceMapBuilder {
         }
       }
     };
-    const root = this.stack[0].children[0];
+    const root = this.root();
     if (root) visit(root, '');
 
     const nearest = (map: Map<string, Position>, pointer: string): Position => {
@@ -94,9 +102,13 @@ export class SourceMapBuilder {
   }
 }
 
+/** Where each line starts. YAML (and js-yaml's own marks) break lines at LF, CR LF and a lone CR. */
 function lineStartsOf(src: string): number[] {
   const starts = [0];
-  for (let i = 0; i < src.length; i++) if (src[i] === '\n') starts.push(i + 1);
+  for (let i = 0; i < src.length; i++) {
+    const c = src.charCodeAt(i);
+    if (c === 0x0a || (c === 0x0d && src.charCodeAt(i + 1) !== 0x0a)) starts.push(i + 1);
+  }
   return starts;
 }
 
@@ -114,6 +126,11 @@ function positionIn(lineStarts: number[], offset: number): Position {
 /** 1-based line and column of a character offset. */
 export function offsetToPosition(src: string, offset: number): Position {
   return positionIn(lineStartsOf(src), Math.max(0, Math.min(offset, src.length)));
+}
+
+/** Where a node that js-yaml opened at `offset` shows in the file (past the blanks before it). */
+export function nodePosition(src: string, offset: number): Position {
+  return offsetToPosition(src, skipBlank(src, offset));
 }
 
 function unwrap(node: Node): Node {

@@ -49,8 +49,10 @@ const PATTERN_MESSAGES: Record<string, string> = {
   '^(ip|user|global|header:[A-Za-z0-9-]+)$': 'is not a rate-limit key; use ip, user, global or header:<Name>',
 };
 
+/** A value as a message shows it: a list or mapping of any size in a line of at most ~80 characters. */
 function show(value: unknown): string {
-  return JSON.stringify(value) ?? String(value);
+  const text = JSON.stringify(value) ?? String(value);
+  return typeof value === 'object' && value !== null && text.length > 80 ? `${text.slice(0, 60)}…` : text;
 }
 
 function describeType(node: SchemaNode): string {
@@ -143,7 +145,9 @@ function problemFor(err: ErrorObject, file: string, map: SourceMap): ConfigProbl
 
 /**
  * Keeps only the errors of the `oneOf` branch whose type fits the value, so a bad instance object
- * is not also reported as "must be a string".
+ * is not also reported as "must be a string". A `oneOf` error is dropped only for errors inside the
+ * same value: every item of a list shares the schema path, so comparing schema paths alone let one
+ * bad item hide the `oneOf` error of another.
  */
 function pruneOneOf(errors: ErrorObject[]): ErrorObject[] {
   const branchMismatch = (e: ErrorObject) => e.keyword === 'type' && /\/oneOf\/\d+\/type$/.test(e.schemaPath);
@@ -151,7 +155,8 @@ function pruneOneOf(errors: ErrorObject[]): ErrorObject[] {
   return kept.filter((e) => {
     if (e.keyword !== 'oneOf') return true;
     const prefix = e.schemaPath.replace(/\/oneOf$/, '/oneOf/');
-    return !kept.some((other) => other !== e && other.schemaPath.startsWith(prefix));
+    const inside = (other: ErrorObject) => other.instancePath === e.instancePath || other.instancePath.startsWith(`${e.instancePath}/`);
+    return !kept.some((other) => other !== e && other.schemaPath.startsWith(prefix) && inside(other));
   });
 }
 

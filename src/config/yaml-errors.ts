@@ -50,6 +50,9 @@ export function hintFor(reason: string, text: string, markOffset: number): YamlH
       return { offset: open.offset, message: `YAML syntax: this ${what} is never closed; add the closing ${CLOSERS[open.char]}` };
     }
   }
+  if (/null byte is not allowed/.test(reason)) {
+    return { offset: markOffset, message: 'a NUL byte is not allowed in YAML; the file may be binary or UTF-16: save it as UTF-8 text' };
+  }
   if (/duplicated mapping key/.test(reason)) {
     const lineStart = text.lastIndexOf('\n', markOffset - 1) + 1;
     const key = /^\s*(?:-\s+)?([^:#]+?)\s*:/.exec(text.slice(lineStart))?.[1] ?? '';

@@ -1,11 +1,10 @@
-import { createHash } from 'node:crypto';
-import { checkConfigText } from '../config';
 import type { Env } from '../config/env';
-import { ConfigProblem, formatProblemsText, hasErrors } from '../config/errors';
-import { readConfigFile, UnreadableFileError } from '../config/load';
+import { ConfigProblem, formatProblemsText } from '../config/errors';
 import type { GatewayConfig } from '../config/types';
 import type { Logger } from '../observability/logger';
 import { ConfigChange, diffConfigs } from './diff';
+import { contentHash } from './content-hash';
+import { OffThreadConfigCheck, sharedConfigCheck } from './off-thread-check';
 
 export type ReloadTrigger = 'file' | 'signal' | 'admin';
 export type ReloadResult = 'success' | 'failure' | 'unchanged' | 'restart_required';
@@ -54,11 +53,16 @@ export interface ReloadTarget {
  * Reloads the routes file: load → validate → compile a complete new gateway off to the side → swap
  * one reference. Any error keeps the old config serving and is reported (error log with the lint
  * messages, failure count, `lastReloadError`). Reloads run one at a time.
+ *
+ * Reading and checking the file happen in a worker thread with a time and memory limit, so that no
+ * file, however large or hostile, keeps this thread from answering requests; only a config that
+ * passed comes back, to be compiled here.
  */
 export class ConfigReloader {
   private lastHash: string;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly status: ReloadStatus;
+  private readonly checker: OffThreadConfigCheck;
   /** Called after every attempt (metrics hook). */
   onOutcome: (outcome: ReloadOutcome) => void = () => undefined;
 
@@ -68,8 +72,10 @@ export class ConfigReloader {
     private readonly target: ReloadTarget,
     private readonly logger: Logger,
     initialText: string,
+    checker: OffThreadConfigCheck = sharedConfigCheck(),
   ) {
-    this.lastHash = this.hash(initialText);
+    this.checker = checker;
+    this.lastHash = contentHash(initialText, this.env());
     this.status = {
       file,
       loadedAt: new Date().toISOString(),
@@ -84,8 +90,9 @@ export class ConfigReloader {
     return { ...this.status, reloads: { ...this.status.reloads } };
   }
 
-  private hash(text: string): string {
-    return createHash('sha256').update(text).update(JSON.stringify(this.env())).digest('hex');
+  /** Resolves once the checking thread is up, so the first reload is as quick as the next. */
+  warmUp(): Promise<void> {
+    return this.checker.warmUp();
   }
 
   /** Queues a reload; `force` reloads even when file and environment are unchanged. */
@@ -96,19 +103,16 @@ export class ConfigReloader {
   }
 
   private async attempt(trigger: ReloadTrigger, force: boolean): Promise<ReloadOutcome> {
-    let text: string;
-    try {
-      text = readConfigFile(this.file);
-    } catch (err) {
-      if (err instanceof UnreadableFileError) return this.fail(trigger, [err.message]);
-      throw err;
-    }
-    const hash = this.hash(text);
+    const check = await this.checker.check(this.file, this.env());
+    if ('unreadable' in check) return this.fail(trigger, [check.unreadable]);
+    const { hash } = check;
     if (!force && hash === this.lastHash) {
       return { result: 'unchanged', trigger, changes: [], errors: [] };
     }
-    const check = checkConfigText(this.file, text, this.env());
-    if (!check.config || hasErrors(check.problems)) return this.fail(trigger, this.lines(check.problems));
+    if (!check.config || check.problems.length) {
+      const more = check.omitted ? [`${this.file}: ${check.omitted} more errors; \`tracseq-gateway lint ${this.file}\` lists them all`] : [];
+      return this.fail(trigger, [...this.lines(check.problems), ...more]);
+    }
     const next = check.config;
     const before = this.target.current();
     const restart = RESTART_REQUIRED.filter((s) => s.read(before) !== s.read(next));

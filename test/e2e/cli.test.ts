@@ -84,6 +84,17 @@ describe('tracseq-gateway CLI', () => {
     expect((await cli(['lint', '--env-from', envFile, routes], { PORT: '8000' })).code).toBe(0);
   });
 
+  it.each([
+    { what: 'a missing routes file', args: () => ['lint', '--format', 'json', join(dir, 'missing.yaml')], unreadable: /"unreadable": "no such file"/ },
+    { what: 'a missing env file', args: () => ['lint', '--format', 'json', '--env-from', join(dir, 'missing.env'), VALID], unreadable: /"error": ".*missing\.env: cannot read the env file"/ },
+  ])('lint --format json prints JSON for exit 2 ($what)', async ({ args, unreadable }) => {
+    const linted = await cli(args());
+    expect(linted.code).toBe(2);
+    const json = /^\{[\s\S]*^\}$/m.exec(linted.output)?.[0] ?? '';
+    expect(JSON.parse(json)).toMatchObject({ valid: false });
+    expect(json).toMatch(unreadable);
+  });
+
   it('start --env-from with a missing file is bad usage (exit 2)', async () => {
     const started = await cli(['start', '--env-from', join(dir, 'missing.env'), '--config', VALID], { PORT: '1' });
     expect(started.code).toBe(2);

@@ -7,6 +7,7 @@ import { createLogger } from '../../src/observability/logger';
 import { ConfigReloader } from '../../src/reload/reloader';
 import { GatewayServer } from '../../src/server/gateway-server';
 import { configFrom } from './gateway';
+import type { Env } from '../../src/config/env';
 
 export interface ReloadableGateway {
   server: GatewayServer;
@@ -20,7 +21,7 @@ export interface ReloadableGateway {
 }
 
 /** A real gateway serving a routes file in a fresh temp folder, with a reloader attached to it. */
-export async function startReloadable(initial: string, options: { adminToken?: string } = {}): Promise<ReloadableGateway> {
+export async function startReloadable(initial: string, options: { adminToken?: string; env?: () => Env } = {}): Promise<ReloadableGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'gw-reload-'));
   const file = join(dir, 'routes.yaml');
   writeFileSync(file, initial);
@@ -29,9 +30,11 @@ export async function startReloadable(initial: string, options: { adminToken?: s
   stream.on('data', (c: Buffer) => lines.push(...c.toString().split('\n').filter(Boolean)));
   const logger = createLogger('info', stream);
   const server = new GatewayServer(configFrom(initial), logger, options);
-  const reloader = new ConfigReloader(file, () => ({}), { current: () => server.current.config, swap: (c) => server.swap(c) }, logger, initial);
+  const reloader = new ConfigReloader(file, options.env ?? (() => ({})), { current: () => server.current.config, swap: (c) => server.swap(c) }, logger, initial);
   server.attachReloader(reloader);
   const address: AddressInfo = await server.listen(0, '127.0.0.1');
+  // The checking thread starts once per test file; tests that time reloads should not time that.
+  await reloader.warmUp();
   return {
     server,
     reloader,

@@ -38,7 +38,8 @@ const cases = readdirSync(join(REPO, INVALID_DIR))
   .sort()
   .map((f) => {
     const file = `${INVALID_DIR}/${f}`;
-    const firstLine = readFileSync(join(REPO, file), 'utf8').split('\n')[0];
+    // Some fixtures start with a byte order mark or end lines with CR alone: that is what they test.
+    const firstLine = readFileSync(join(REPO, file), 'utf8').replace(/^\uFEFF/, '').split(/\r\n|\r|\n/)[0];
     return { name: f.replace(/\.yaml$/, ''), file, firstLine, breaks: firstLine.replace(/^#\s*/, '') };
   });
 
@@ -131,6 +132,20 @@ describe('lint', () => {
     expect(out.stdout).toBe('');
     expect(out.stderr).toContain(missing);
     expect(out.stderr).toMatch(/cannot read/);
+  });
+
+  it('prints JSON for exit 2 too: the unreadable file, why, and the files it could read', () => {
+    const missing = fromCwd(`${INVALID_DIR}/no-such-file.yaml`);
+    const out = lintFiles([fromCwd(MINIMAL), missing], 'json', {});
+    expect(out.exitCode).toBe(2);
+    expect(JSON.parse(out.stdout)).toEqual({
+      valid: false,
+      files: [
+        { file: fromCwd(MINIMAL), valid: true, problems: [] },
+        { file: missing, valid: false, unreadable: 'no such file', problems: [] },
+      ],
+    });
+    expect(out.stderr).toContain(missing);
   });
 
   it('exits 2 when one of several files cannot be read, and still lints the others', () => {

@@ -106,9 +106,11 @@ describe('config fuzzing', () => {
 
         reloadEnv = c.env;
         writeFileSync(reloadable.file, c.bytes);
-        const { result, worstMs } = await healthStallDuring(reloadable.url, () => reloadable.reloader.reload('file', true));
+        const { result, worstMs, stallMs } = await healthStallDuring(reloadable.url, () => reloadable.reloader.reload('file', true));
         expect(['success', 'failure', 'restart_required']).toContain(result.result);
-        expect(worstMs).toBeLessThan(HEALTH_STALL_MS);
+        expect(stallMs).toBeLessThan(HEALTH_STALL_MS);
+        // The round trip also waits for the cores other test files keep busy: bounded, more loosely.
+        expect(worstMs).toBeLessThan(5 * HEALTH_STALL_MS);
       }),
       { seed: SEED, numRuns: RUNS, endOnFailure: true },
     );

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Env } from '../config/env';
-import type { CheckReply, CheckRequest } from './config-check-worker';
+import type { CheckReply, CheckRequest, MoreRoutes, RouteBatch } from './config-check-worker';
 
 export interface OffThreadCheckOptions {
   /** A check still running after this is abandoned (the worker is stopped) and the reload fails. */
@@ -78,8 +78,21 @@ export class OffThreadConfigCheck {
         if (stop) this.stop(worker);
         resolve(result);
       };
-      const onMessage = (reply: CheckReply) => {
-        if (reply.id === request.id) settle(reply, false);
+      // A large config's routes follow its reply in parts, each decoded in its own turn.
+      let assembling: Extract<CheckReply, { hash: string }> | undefined;
+      const onMessage = (reply: CheckReply | RouteBatch) => {
+        if (reply.id !== request.id) return;
+        if ('routes' in reply) {
+          if (!assembling?.config) return;
+          assembling.config.routes.push(...reply.routes);
+          if (assembling.config.routes.length >= (assembling.routesToFollow ?? 0) || reply.routes.length === 0) settle(assembling, false);
+          else worker.postMessage({ id: request.id, more: true } satisfies MoreRoutes);
+          return;
+        }
+        if ('routesToFollow' in reply && reply.routesToFollow !== undefined) {
+          assembling = reply;
+          worker.postMessage({ id: request.id, more: true } satisfies MoreRoutes);
+        } else settle(reply, false);
       };
       const onError = (err: Error) => {
         const why = (err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY' ? `needs more than ${this.options.maxHeapMb} MiB to check` : `could not be checked: ${err.message}`;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, Server, ServerResponse } from 'node:http';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
-import { compileGateway, CompiledGateway } from '../config/compile';
+import { compileGateway, compileGatewayBesideServing, CompiledGateway } from '../config/compile';
 import type { GatewayConfig } from '../config/types';
 import { parseDuration, parseSize } from '../config/units';
 import { GatewayError } from '../errors/catalog';
@@ -166,7 +166,7 @@ export class GatewayServer {
    */
   async swap(config: GatewayConfig): Promise<void> {
     const previous = this.gateway;
-    const next = compileGateway(config, this.runtime, previous);
+    const next = await compileGatewayBesideServing(config, this.runtime, previous);
     if (this.server.listening && !this.options.followsHealth) next.start();
     if (this.healthFindings) this.followHealth(this.healthFindings, next);
     this.gateway = next;

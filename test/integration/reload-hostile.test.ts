@@ -27,6 +27,29 @@ beforeAll(async () => {
 });
 afterAll(() => gw.stop());
 
+/** A valid file of `count` routes: a reload checks it beside serving, then compiles it in turns. */
+function manyRoutes(count: number): string {
+  let text = 'version: 1\nservices:\n  samples: { instances: ["http://127.0.0.1:1"], healthCheck: { enabled: false } }\nroutes:\n';
+  for (let i = 0; i < count; i++) text += `  - { name: r${i}, path: /p${i}, service: samples, timeout: 5s, methods: [GET, POST] }\n`;
+  return text;
+}
+
+describe('a reload of a large valid file never stalls serving', () => {
+  afterAll(async () => {
+    gw.write(VALID);
+    await gw.reloader.reload('file');
+  });
+
+  it('10,000 routes: /health answers within 100 ms while it is checked and compiled, then they serve', async () => {
+    gw.write(manyRoutes(10_000));
+    const { result, stallMs, answered } = await healthStallDuring(gw.url, () => gw.reloader.reload('file'));
+    expect(result.result).toBe('success');
+    expect(answered).toBeGreaterThan(0);
+    expect(stallMs).toBeLessThan(100);
+    expect(gw.server.current.routes.length).toBe(10_000);
+  }, 60_000);
+});
+
 describe('a reload of a hostile file never stalls serving', () => {
   it.each([
     { what: '10,000 routes with one error (seconds of checking)', text: () => manyRoutesAndOneError(10_000), error: /unknown service "sample"/ },

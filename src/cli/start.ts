@@ -76,6 +76,5 @@ export async function startGateway(configFile?: string, envFile?: string): Promi
     process.exit(EXIT.invalid);
   }
   watcher.start();
-  void reloader.warmUp();
   return server;
 }

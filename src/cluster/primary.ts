@@ -71,7 +71,6 @@ export class ClusterPrimary {
     }
     cluster.on('exit', (worker, code, signal) => this.onExit(worker, code, signal));
     this.watcher.start();
-    void this.reloader.warmUp();
     process.on('SIGHUP', () => void this.reloader.reload('signal', true));
     process.once('SIGTERM', () => void this.stop('SIGTERM'));
     process.once('SIGINT', () => void this.stop('SIGINT'));

@@ -12,6 +12,9 @@ export interface OffThreadCheckOptions {
   maxProblems: number;
 }
 
+/** How long the checking thread outlives its last check (a burst of saves reuses it). */
+const IDLE_WORKER_MS = 30_000;
+
 export const DEFAULT_CHECK_OPTIONS: OffThreadCheckOptions = { timeoutMs: 30_000, maxHeapMb: 512, maxProblems: 100 };
 
 /**
@@ -65,17 +68,27 @@ export type OffThreadResult = Exclude<CheckReply, { unreadable: string }> | { un
 export class OffThreadConfigCheck {
   private worker: Worker | undefined;
   private nextId = 1;
+  /** Stops an idle worker: a thread holds ~10 MiB, and reloads are rare. */
+  private idleTimer: NodeJS.Timeout | undefined;
+  private checking = 0;
 
   constructor(private readonly options: OffThreadCheckOptions = DEFAULT_CHECK_OPTIONS) {}
 
   check(file: string, env: Env): Promise<OffThreadResult> {
+    clearTimeout(this.idleTimer);
+    this.checking++;
     const worker = (this.worker ??= startWorker(this.options.maxHeapMb));
     const request: CheckRequest = { id: this.nextId++, file, env, maxProblems: this.options.maxProblems };
     return new Promise((resolve) => {
       const settle = (result: OffThreadResult, stop: boolean) => {
         clearTimeout(timer);
         worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+        this.checking--;
         if (stop) this.stop(worker);
+        else if (this.checking === 0) {
+          this.idleTimer = setTimeout(() => this.close(), IDLE_WORKER_MS);
+          this.idleTimer.unref();
+        }
         resolve(result);
       };
       // A large config's routes follow its reply in parts, each decoded in its own turn.

@@ -2,7 +2,22 @@ import { compileGateway } from '../config/compile';
 import type { GatewayConfig } from '../config/types';
 import { silentLogger } from '../observability/logger';
 import { upstreamTarget } from '../routing/rewrite';
+import { RouteTable } from '../routing/route-table';
+import { isManagementPath } from '../routing/management-paths';
+import { RESTRICTED_MANAGEMENT_PATHS } from '../server/management-ip-filter';
 import { runtimeDeps } from '../server/gateway-server';
+
+/** What the gateway answers itself at `path` (no route may claim these), or undefined. */
+function managementAnswer(path: string, config: GatewayConfig): string | undefined {
+  const endpoint = isManagementPath(path);
+  if (endpoint === undefined) return undefined;
+  const restricted = RESTRICTED_MANAGEMENT_PATHS.some((p) => path === p || path.startsWith(`${p}/`));
+  const allow = config.ipFilter.managementAllow;
+  const who = restricted
+    ? `on the public port only to ${allow.length ? allow.join(', ') : 'nobody'} (ipFilter.managementAllow)${config.gateway.managementPort ? `, on the management port ${config.gateway.managementPort} to anyone` : ''}`
+    : 'to anyone on both ports';
+  return `${path} is a management endpoint (under ${endpoint}; GET / lists them), answered ${who}`;
+}
 
 /** What the gateway would do with one request, in words; exit code 0 when a route matches. */
 export async function explain(config: GatewayConfig, method: string, url: string, host?: string): Promise<{ text: string; matched: boolean }> {
@@ -15,8 +30,11 @@ export async function explain(config: GatewayConfig, method: string, url: string
         return { matched: false, text: `${m} ${url}\n  400 GW_BAD_PATH: ${match.reason}\n` };
       case 'method-not-allowed':
         return { matched: false, text: `${m} ${url}\n  405 GW_METHOD_NOT_ALLOWED: a route matches the path but not ${m}; Allow: ${match.allow}\n` };
-      case 'none':
+      case 'none': {
+        const own = managementAnswer(RouteTable.pathOf(url), config);
+        if (own) return { matched: true, text: `${m} ${url}\n  answered by the gateway itself: ${own}\n` };
         return { matched: false, text: `${m} ${url}\n  404 GW_NOT_FOUND: no route prefix matches (and it is not a management endpoint if it is not listed by GET /)\n  routes: ${gw.routes.map((r) => r.prefix).join(', ')}\n` };
+      }
       default: {
         const r = match.route;
         const target = upstreamTarget(url, r.prefix, r.rewrite);

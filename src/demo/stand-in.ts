@@ -19,6 +19,12 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
+function sendProblem(res: ServerResponse, status: number, title: string, detail: string, instance: string): void {
+  const text = JSON.stringify({ type: 'https://tracseq.dev/problems/invalid-credentials', title, status, detail, instance });
+  res.writeHead(status, { 'content-type': 'application/problem+json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
 function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
@@ -48,7 +54,8 @@ export function createStandIn(options: StandInOptions): Server {
     if (options.issuesTokens && req.method === 'POST' && url.pathname === '/api/v1/login') {
       void readJson(req).then((body) => {
         if (body.username !== DEMO_USER.username || body.password !== DEMO_USER.password) {
-          return sendJson(res, 401, { error: 'invalid_credentials' });
+          // As a client sees every other error of the lab system: RFC 9457 problem+json.
+          return sendProblem(res, 401, 'Invalid credentials', 'The username or password is wrong', url.pathname);
         }
         const token = jwt.sign({ email: DEMO_USER.email, roles: DEMO_USER.roles }, secret, {
           algorithm: 'HS256',

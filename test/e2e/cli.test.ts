@@ -150,6 +150,19 @@ routes:
   });
 
   it.each([
+    ['/health', 'answered to anyone'],
+    ['/ready', 'answered to anyone'],
+    ['/metrics', 'only to loopback (ipFilter.managementAllow)'],
+    ['/health/services', 'only to loopback (ipFilter.managementAllow)'],
+    ['/docs/openapi.json', 'answered to anyone'],
+  ])('explain GET %s: a management endpoint the gateway answers itself, and to whom', async (path, who) => {
+    const explained = await cli(['explain', 'GET', path, '--config', VALID]);
+    expect(explained.code).toBe(0);
+    expect(explained.output).toContain(`${path} is a management endpoint`);
+    expect(explained.output).toContain(who);
+  });
+
+  it.each([
     ['405 for a method the route does not allow', ['explain', 'POST', '/reports/1'], '405 GW_METHOD_NOT_ALLOWED', 'Allow: GET'],
     ['404 for a path no route claims', ['explain', 'GET', '/unknown'], '404 GW_NOT_FOUND', 'routes: /samples, /reports'],
     ['400 for dot segments', ['explain', 'GET', '/samples/%2e%2e/x'], '400 GW_BAD_PATH', '".." segments'],

@@ -50,6 +50,13 @@ describe('one stand-in in a process', () => {
     expect(jwt.verify(login.body.access_token, 'compose-secret', { algorithms: ['HS256'] })).toMatchObject({ sub: DEMO_USER.sub });
   });
 
+  it('a failed login answers 401 problem+json, as every other error a client sees', async () => {
+    const refused = await request(`http://127.0.0.1:${port}`).post('/api/v1/login').send({ username: DEMO_USER.username, password: 'wrong' });
+    expect(refused.status).toBe(401);
+    expect(refused.headers['content-type']).toBe('application/problem+json');
+    expect(JSON.parse(refused.text)).toMatchObject({ status: 401, title: 'Invalid credentials', instance: '/api/v1/login', type: expect.stringMatching(/^https:\/\//) });
+  });
+
   it('scripts/healthcheck.js exits 0 on a healthy /health at PORT, 1 when nothing listens', async () => {
     expect(await healthcheck(port)).toBe(0);
     expect(await healthcheck(await closedPort())).toBe(1);

@@ -49,6 +49,19 @@ describe('npm run demo', () => {
     expect(refused.status).toBe(401);
   });
 
+  it('lets the frontend on http://localhost:3000 call it: preflight answered, CORS headers on answers and errors', async () => {
+    const origin = 'http://localhost:3000';
+    const preflight = await request(url).options('/samples/list').set('origin', origin).set('access-control-request-method', 'GET').set('access-control-request-headers', 'authorization');
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers['access-control-allow-origin']).toBe(origin);
+    expect(preflight.headers['access-control-allow-credentials']).toBe('true');
+    const anonymous = await request(url).get('/samples/list').set('origin', origin);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers['access-control-allow-origin']).toBe(origin);
+    const elsewhere = await request(url).options('/samples/list').set('origin', 'https://evil.example').set('access-control-request-method', 'GET');
+    expect(elsewhere.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
   it('lists the seven services on GET /services', async () => {
     const res = await request(url).get('/services');
     expect(res.status).toBe(200);

@@ -5,7 +5,7 @@ import { pem, rsa } from '../helpers/tokens';
  * guard. Short client timeouts so slow clients are cut within seconds; only 127.0.0.9 is a trusted
  * proxy, so every other loopback client is an untrusted peer whose forwarding headers are ignored.
  * `apiTimeout` shortens the upstream wait of /api (headers and body), so a slow reader outlasts it.
- * `cors` turns CORS on for one browser origin (it is off by default, as shipped).
+ * `cors` turns CORS on for one browser origin (the schema's default is off).
  */
 export function hostileGatewayYaml(upstreamUrl: string, options: { apiTimeout?: string; cors?: boolean } = {}): string {
   return `

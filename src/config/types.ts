@@ -158,6 +158,7 @@ export interface GatewayConfig {
     exposeHeaders: string[];
     credentials: boolean;
     maxAge: number;
+    checkWebSocketOrigin: boolean;
   };
   securityHeaders: { enabled: boolean; hsts: boolean; contentSecurityPolicy: string; frameguard: 'deny' | 'sameorigin' };
   ipFilter: { allow: string[]; deny: string[]; managementAllow: string[] };

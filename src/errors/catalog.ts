@@ -17,6 +17,7 @@ export const ERROR_CATALOG = {
   GW_INVALID_TOKEN: { status: 401, title: 'Bearer token refused', type: 'invalid_token' },
   GW_FORBIDDEN: { status: 403, title: 'Role required', type: 'forbidden' },
   GW_AUTH_UNAVAILABLE: { status: 503, title: 'Authentication unavailable', type: 'auth_unavailable' },
+  GW_ORIGIN_DENIED: { status: 403, title: 'Origin not allowed', type: 'origin_denied' },
   GW_IP_DENIED: { status: 403, title: 'Client address not allowed', type: 'ip_denied' },
   GW_RATE_LIMITED: { status: 429, title: 'Rate limit exceeded', type: 'rate_limited' },
   GW_RATE_LIMIT_UNAVAILABLE: { status: 503, title: 'Rate limiting unavailable', type: 'rate_limit_unavailable' },

@@ -34,6 +34,11 @@ export function createUpgradeHandler(current: () => CompiledGateway) {
     }
     const route = match.route;
     req.gatewayRoute = route;
+    const origin = req.headers.origin;
+    const cors = gw.config.cors;
+    if (origin !== undefined && cors.enabled && cors.checkWebSocketOrigin && !cors.origins.includes('*') && !cors.origins.includes(origin)) {
+      return refuse(new GatewayError('GW_ORIGIN_DENIED', `WebSocket upgrades from origin ${origin} are not allowed (cors.origins)`));
+    }
     runGuards(route.upgradeGuards, req, (err) => {
       if (socket.destroyed) return;
       if (err !== undefined && err !== null) return refuse(asGatewayError(err));

@@ -57,3 +57,54 @@ describe('WebSocket upgrades', () => {
     expect(outcome).toBe(status);
   });
 });
+
+describe('WebSocket upgrades and Origin (cors.checkWebSocketOrigin)', () => {
+  const ALLOWED = 'http://localhost:3000';
+  let corsGateway: RunningGateway;
+  let relaxed: RunningGateway;
+  const yaml = (check: boolean) => `
+version: 1
+cors: { enabled: true, origins: ["${ALLOWED}"], checkWebSocketOrigin: ${check} }
+services:
+  notifications: { instances: ["http://127.0.0.1:${(standIn.address() as { port: number }).port}"] }
+routes:
+  - { name: live, path: /notifications, service: notifications, rewrite: /api/v1, websocket: true }
+`;
+  beforeAll(async () => {
+    corsGateway = await startGateway(configFrom(yaml(true)));
+    relaxed = await startGateway(configFrom(yaml(false)));
+  });
+  afterAll(async () => {
+    await corsGateway.stop();
+    await relaxed.stop();
+  });
+
+  /** The upgrade's outcome: 101 when it opened, else the refusal's status and code. */
+  function upgrade(gateway: RunningGateway, origin?: string): Promise<{ status: number; code?: string }> {
+    return new Promise((resolve) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${gateway.port}/notifications/stream`, origin === undefined ? {} : { origin });
+      ws.once('open', () => {
+        ws.close();
+        resolve({ status: 101 });
+      });
+      ws.on('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, code: (JSON.parse(body) as { code?: string }).code }));
+      });
+      ws.on('error', () => undefined);
+    });
+  }
+
+  it.each([
+    ['an allowed origin opens', ALLOWED, { status: 101 }],
+    ['another origin is refused with 403 GW_ORIGIN_DENIED (cross-site WebSocket hijacking)', 'https://evil.example', { status: 403, code: 'GW_ORIGIN_DENIED' }],
+    ['no Origin (not a browser) opens', undefined, { status: 101 }],
+  ])('%s', async (_name, origin, expected) => {
+    await expect(upgrade(corsGateway, origin)).resolves.toEqual(expected);
+  });
+
+  it('checkWebSocketOrigin: false accepts any origin', async () => {
+    await expect(upgrade(relaxed, 'https://evil.example')).resolves.toEqual({ status: 101 });
+  });
+});

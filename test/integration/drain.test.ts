@@ -1,6 +1,6 @@
-import { Agent, request as httpRequest } from 'node:http';
+import { Agent } from 'node:http';
 import { configFrom, RunningGateway, startGateway } from '../helpers/gateway';
-import { waitFor } from '../helpers/http';
+import { rawRequest, waitFor } from '../helpers/http';
 import { startUpstream, TestUpstream } from '../helpers/upstream';
 
 /**
@@ -41,17 +41,10 @@ interface Outcome {
   body: string;
 }
 
-function get(path: string, agent: Agent, port = gw.port): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path, agent }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+/** A GET on `agent`'s connections (rawRequest), with the Connection header of its answer. */
+async function get(path: string, agent: Agent, port = gw.port): Promise<Outcome> {
+  const res = await rawRequest(`http://127.0.0.1:${port}${path}`, { agent });
+  return { status: res.status, connection: res.headers.connection, body: res.body };
 }
 
 describe('drain', () => {

@@ -1,6 +1,7 @@
 import type { GatewayConfig } from '../config/types';
 import type { ReloadOutcome, ReloadStatus } from '../reload/reloader';
 import type { HealthFindings } from '../server/gateway-server';
+import { isRecord } from '../util/is-record';
 
 /**
  * What the primary and its workers tell each other over node's IPC channel. Every type starts with
@@ -28,5 +29,5 @@ export type ToPrimary =
   | { type: 'gw:reload-ask'; id: number };
 
 export function isGatewayMessage<T extends { type: string }>(message: unknown): message is T {
-  return typeof message === 'object' && message !== null && typeof (message as { type?: unknown }).type === 'string' && (message as { type: string }).type.startsWith('gw:');
+  return isRecord(message) && typeof message.type === 'string' && message.type.startsWith('gw:');
 }

@@ -11,6 +11,8 @@ export interface AuthPolicy {
   roles: string[];
   anyRole: string[];
   stripAuthorization: boolean;
+  /** Query parameters and cookies that may carry the token besides Authorization. */
+  tokenFrom: { query: string[]; cookies: string[] };
 }
 
 export interface RateLimitPolicy {

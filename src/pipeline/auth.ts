@@ -1,5 +1,6 @@
 import { createAuthenticator } from '../auth/authenticator';
 import { bearerToken, credentialsRequired, insufficientRole } from '../auth/bearer';
+import { takeToken, tokenSources } from '../auth/token-sources';
 import { GatewayError } from '../errors/catalog';
 import type { GatewayRequest, GuardFactory, Handler, Next, RequestUser, StageFactory } from './types';
 
@@ -28,8 +29,11 @@ function roleCheck(roles: readonly string[], anyRole: readonly string[]): ((user
  *   or one that does not verify, passes as anonymous.
  * The user's identity headers are added by the proxy from `req.user` only; client copies of them
  * are dropped on every route (see proxy-headers), whether or not this stage runs.
+ * A token may also come from a query parameter or cookie (auth.tokenFrom), for EventSource and
+ * WebSocket clients; the header wins when both are sent.
  */
 export const createAuthGuard: GuardFactory = (route, config, deps) => {
+  const sources = tokenSources(route.config.auth);
   if (!config.auth.enabled) {
     deps.shared('auth:disabled-warning', () => {
       deps.logger.warn('authentication is disabled (auth.enabled: false or AUTHENTICATION__ENABLED=false): no route checks tokens', {
@@ -37,7 +41,12 @@ export const createAuthGuard: GuardFactory = (route, config, deps) => {
       });
       return true;
     });
-    return null;
+    // With auth off nothing reads these credentials, and still none is passed on.
+    if (sources === undefined) return null;
+    return function stripCredentials(req: GatewayRequest, next: Next): void {
+      takeToken(req, sources);
+      next();
+    };
   }
   const authenticator = deps.shared('auth:authenticator', () => createAuthenticator(config, deps));
   const { required, roles, anyRole } = route.config.auth;
@@ -56,9 +65,12 @@ export const createAuthGuard: GuardFactory = (route, config, deps) => {
   }
 
   return function authenticate(req: GatewayRequest, next: Next): void {
+    // Taken out first, whatever comes next: the parameter or cookie never goes upstream or into a log.
+    const alternative = sources === undefined ? undefined : takeToken(req, sources);
     let token: string | undefined;
     try {
-      token = bearerToken(req.headers.authorization);
+      // The Authorization header wins: a browser's cookie must not replace the token a caller chose.
+      token = bearerToken(req.headers.authorization) ?? alternative;
     } catch (malformed) {
       return required ? next(malformed) : next();
     }

@@ -1,6 +1,7 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import { parseTemplate, RequestPlaceholder, Template } from '../config/placeholders';
 import type { HeaderOps } from '../config/types';
+import { joinQuery, paramName, splitQuery } from '../routing/query-string';
 import type { GatewayRequest, Handler, ResponseHeaderEdit, StageFactory } from './types';
 
 /** A value: a constant when it has no request placeholder, else its parts (resolved per request). */
@@ -84,27 +85,15 @@ function queryEdits(query: { set: Record<string, string>; remove: string[] }): Q
   return { drop: new Set([...query.remove.map(encodeURIComponent), ...set.map(([n]) => n)]), set };
 }
 
-/** Decodes a raw parameter name for comparison; a malformed one stays as written. */
-function paramName(pair: string): string {
-  const eq = pair.indexOf('=');
-  const raw = eq === -1 ? pair : pair.slice(0, eq);
-  try {
-    return encodeURIComponent(decodeURIComponent(raw.replace(/\+/g, ' ')));
-  } catch {
-    return raw;
-  }
-}
-
 /** The URL with parameters removed and set; the other parameters keep their raw bytes and order. */
 function editQuery(url: string, edits: QueryEdits, req: GatewayRequest): string {
-  const q = url.indexOf('?');
-  const path = q === -1 ? url : url.slice(0, q);
-  const kept = q === -1 ? [] : url.slice(q + 1).split('&').filter((pair) => pair !== '' && !edits.drop.has(paramName(pair)));
+  const { path, pairs } = splitQuery(url);
+  const kept = pairs.filter((pair) => !edits.drop.has(paramName(pair)));
   for (const [name, value] of edits.set) {
     const v = resolve(value, req);
     if (v !== undefined) kept.push(`${name}=${encodeURIComponent(v)}`);
   }
-  return kept.length ? `${path}?${kept.join('&')}` : path;
+  return joinQuery(path, kept);
 }
 
 /**

@@ -317,6 +317,7 @@ export function checkSemantics(c: GatewayConfig, file: string, map: SourceMap): 
     checkPrefix(route, i, report);
     checkRewrite(route, i, report);
     checkPositiveDuration(route.timeout, `${rp}/timeout`, report);
+    checkPositiveDuration(route.streamIdleTimeout, `${rp}/streamIdleTimeout`, report);
     checkSize(route.maxBodySize, `${rp}/maxBodySize`, report);
     if (typeof route.host === 'string' && route.host !== '' && !/^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:\d+)?$/.test(route.host)) {
       report(`${rp}/host`, `"${route.host}" is not a host name (e.g. lab.example.org or *.example.org)`);

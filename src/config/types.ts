@@ -82,6 +82,8 @@ export interface RouteConfig {
   methods: HttpMethod[];
   host: string;
   timeout: string;
+  /** The longest silence allowed between two chunks of an answer's body (server-sent events). */
+  streamIdleTimeout: string;
   maxBodySize: string;
   websocket: boolean;
   contentTypes: string[];

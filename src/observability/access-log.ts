@@ -18,6 +18,8 @@ const BYTES_IN = bytesOf(',"bytesIn":');
 const BYTES_OUT = bytesOf(',"bytesOut":');
 const CLIENT_IP = bytesOf(',"clientIp":');
 const USER = bytesOf(',"user":');
+/** Written only on an answer the gateway cut: `,"outcome":"upstream_idle_timeout"` and the like. */
+const OUTCOMES = new Map(['upstream_idle_timeout', 'upstream_failed', 'client_too_slow'].map((o) => [o, bytesOf(`,"outcome":"${o}"`)]));
 const END = bytesOf('}\n');
 
 /**
@@ -157,5 +159,7 @@ export function writeAccessLine(out: LineWriter, req: GatewayRequest, status: nu
   // Who, for the audit trail: the verified token's subject, never anything the client claimed.
   at = putBytes(buf, at, USER);
   at = user === undefined || user === null ? putBytes(buf, at, NULL) : putString(buf, at, user);
+  const outcome = req.endedBy === undefined ? undefined : OUTCOMES.get(req.endedBy);
+  if (outcome !== undefined) at = putBytes(buf, at, outcome);
   out.commit(putBytes(buf, at, END));
 }

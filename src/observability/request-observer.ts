@@ -5,17 +5,18 @@ import { isManagementPath } from '../routing/management-paths';
 import { RouteTable } from '../routing/route-table';
 import { writeAccessLine } from './access-log';
 import { UNMATCHED } from './metrics';
+import { unfinishedStatus } from '../pipeline/stream-end';
 
 /**
  * What happens when a response closes: the request is counted and timed (per route; requests no
  * route matched under `route="unmatched"`; successful management calls such as scrapes are not
- * counted) and, when enabled, logged. Status 499: the client closed the connection before the
- * response was complete. The dispatcher calls it from the one close listener a request gets.
+ * counted) and, when enabled, logged. An answer that did not finish is recorded by who ended it
+ * (see unfinishedStatus): 499 the client, 504 or 502 the upstream mid-stream. The dispatcher calls it from the one close listener a request gets.
  */
 export function recordFinished(req: GatewayRequest, res: ServerResponse, gw: CompiledGateway): void {
   const { metrics, accessLog, logger } = gw.deps;
   try {
-    const status = res.writableFinished ? res.statusCode : 499;
+    const status = res.writableFinished ? res.statusCode : unfinishedStatus(req.endedBy);
     const route = req.gatewayRoute;
     if (route) {
       route.metrics.record(req.method ?? 'GET', status, (performance.now() - req.startedAt) / 1000);

@@ -1,6 +1,6 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { parseSize } from '../config/units';
+import { parseDuration, parseSize } from '../config/units';
 import { GatewayError } from '../errors/catalog';
 import { BodyMemoryReleaser } from '../memory/body-memory-releaser';
 import { collectYoungGeneration } from '../memory/young-generation-gc';
@@ -12,6 +12,7 @@ import { RetryBudget } from '../upstream/retry-budget';
 import type { UpstreamInstance, UpstreamService } from '../upstream/service';
 import { BodyLimit } from './body-limit';
 import { readBody } from './read-body';
+import { DEFAULT_STREAM_IDLE_TIMEOUT_MS, streamEnd } from './stream-end';
 import { clientResponseHead, clientResponseHeaders, upstreamRequestHeaders } from './proxy-headers';
 import type { GatewayRequest, Handler, HeaderList, Next, ResponseHeaderEdit, StageFactory } from './types';
 
@@ -67,10 +68,9 @@ class RouteProxy {
    */
   readonly pauses: DeadlineList;
   /**
-   * undici's own timeouts: for the headers, a backstop to the deadline list, a second later
-   * because undici's clock ticks every ~0.5 s and may fire that much early; for the body, the
-   * longest silence allowed between two chunks. One value for both: undici then refreshes one
-   * timer when the answer's head arrives instead of replacing it.
+   * undici's headers timeout: a backstop to the deadline list, a second later because undici's
+   * clock ticks every ~0.5 s and may fire that much early. Also how long a paused answer may wait
+   * for its client.
    */
   readonly undiciTimeoutMs: number;
   private readonly retriesCounter;
@@ -90,6 +90,12 @@ class RouteProxy {
     /** Counts the body bytes relayed both ways; null when gateway.releaseBodyMemoryEvery is 0. */
     readonly bodyMemory: BodyMemoryReleaser | null,
     readonly logger: Logger,
+    /**
+     * undici's body timeout: the longest silence allowed between two chunks of an answer
+     * (route.streamIdleTimeout), apart from the wait for its head, so that a quiet event stream
+     * stays open. It never runs while the answer is paused for a slow reader.
+     */
+    readonly idleTimeoutMs: number,
   ) {
     this.retryMethods = new Set(retry.methods);
     this.retryStatuses = new Set(retry.on);
@@ -214,9 +220,9 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, Deadline {
   }
 
   send(): void {
-    const { undiciTimeoutMs } = this.route;
+    const { undiciTimeoutMs, idleTimeoutMs } = this.route;
     this.instance.pool.dispatch(
-      { path: this.path, method: this.req.method as Dispatcher.HttpMethod, headers: this.headers, body: this.body, headersTimeout: undiciTimeoutMs, bodyTimeout: undiciTimeoutMs },
+      { path: this.path, method: this.req.method as Dispatcher.HttpMethod, headers: this.headers, body: this.body, headersTimeout: undiciTimeoutMs, bodyTimeout: idleTimeoutMs },
       this,
     );
   }
@@ -382,6 +388,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, Deadline {
       // The upstream died mid-answer (or the client left, or read too slowly): the client
       // connection must close, never wait for bytes that will not come.
       this.release();
+      this.req.endedBy = streamEnd(err, CLIENT_GONE, CLIENT_TOO_SLOW);
       if (!res.destroyed) res.destroy();
       return;
     }
@@ -459,7 +466,8 @@ export const createProxyStage: StageFactory = (route, config, deps) => {
     const every = parseSize(config.gateway.releaseBodyMemoryEvery) ?? 0;
     return every > 0 ? new BodyMemoryReleaser(every, collectYoungGeneration) : null;
   });
-  const proxy = new RouteProxy(service, timeoutMs, route.responseHeaderEdits, route.droppedResponseHeaders, route.config.retry, deps.metrics, deps.now, bodyMemory, deps.logger);
+  const idleTimeoutMs = parseDuration(route.config.streamIdleTimeout) ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS;
+  const proxy = new RouteProxy(service, timeoutMs, route.responseHeaderEdits, route.droppedResponseHeaders, route.config.retry, deps.metrics, deps.now, bodyMemory, deps.logger, idleTimeoutMs);
 
   return function proxyStage(req: GatewayRequest, res: ServerResponse, next) {
     const first = req.upstream;

@@ -51,7 +51,15 @@ export interface GatewayRequest extends IncomingMessage {
   answerHeaders: HeaderList | undefined;
   /** The upstream request in progress, told when the client leaves so that it is cancelled. */
   exchange: { clientGone(): void } | undefined;
+  /** Why the gateway cut an answer it had started relaying; undefined when it did not (see stream-end). */
+  endedBy: StreamEnd | undefined;
 }
+
+/**
+ * Why the gateway closed a client connection in the middle of an answer: the upstream went quiet
+ * for the route's streamIdleTimeout, the upstream broke off, or the client left the answer unread.
+ */
+export type StreamEnd = 'upstream_idle_timeout' | 'upstream_failed' | 'client_too_slow';
 
 /** Header name (lowercase) and value pairs, in order. */
 export type HeaderList = readonly (readonly [string, string])[];

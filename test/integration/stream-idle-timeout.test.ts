@@ -28,10 +28,15 @@ function events(req: IncomingMessage, res: ServerResponse): void {
     return;
   }
   const quietMs = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('quiet') ?? '0');
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-  res.write('data: first\n\n');
-  const timer = setTimeout(() => res.end('data: last\n\n'), quietMs);
-  res.on('close', () => clearTimeout(timer));
+  let uploaded = 0;
+  req.on('data', (c: Buffer) => (uploaded += c.length));
+  // A POST's stream starts once its whole body has arrived, and first says how much that was.
+  req.on('end', () => {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    res.write(req.method === 'POST' ? `data: got ${uploaded}\n\n` : 'data: first\n\n');
+    const timer = setTimeout(() => res.end('data: last\n\n'), quietMs);
+    res.on('close', () => clearTimeout(timer));
+  });
 }
 
 beforeAll(async () => {
@@ -109,6 +114,22 @@ describe('a quiet server-sent-events stream', () => {
     expect(line).toMatchObject({ status: 200, path: '/events/feed', user: 'user-42' });
     expect(line.outcome).toBeUndefined();
     expect(sse.received.filter((r) => r.url?.startsWith('/events')).at(-1)?.url).toBe('/events/feed?quiet=3000');
+  });
+
+  it('stays open after a chunked upload too: the idle time starts with the answer', async () => {
+    const got = await new Promise<string>((resolve, reject) => {
+      const req = httpRequest(`${gw.url}/events/feed?quiet=2500&access_token=${token}`, { method: 'POST', headers: { 'transfer-encoding': 'chunked' }, agent: false }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve(text));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.write(Buffer.alloc(40_000, 1));
+      setTimeout(() => req.end(Buffer.alloc(25_000, 2)), 300);
+    });
+    expect(got).toBe('data: got 65000\n\ndata: last\n\n');
   });
 });
 

@@ -63,8 +63,9 @@ class RouteProxy {
   readonly deadlines: DeadlineList;
   /**
    * Attempts whose answer is paused because the client does not read it, each until it may stay
-   * paused no longer (the body timeout): a client that reads this slowly is cut off, so it cannot
-   * hold an upstream connection for ever. undici's own body timeout never fires while paused.
+   * paused no longer (the route's timeout plus a second, whatever its streamIdleTimeout): a client
+   * that reads this slowly is cut off, so it cannot hold an upstream connection for ever. undici's
+   * own body timeout never fires while paused.
    */
   readonly pauses: DeadlineList;
   /**
@@ -241,7 +242,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, Deadline {
 
   /**
    * Called by the route's DeadlineLists: waiting, the route's timeout passed before the answer's
-   * head came; relaying, the client left the answer unread for the whole body timeout.
+   * head came; relaying, the client left the answer unread for the whole pause limit.
    */
   expire(): void {
     if (this.phase === RELAYING) {
@@ -344,7 +345,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, Deadline {
     return false;
   }
 
-  /** The client has not read what it was given yet: the answer waits, for the body timeout at most. */
+  /** The client has not read what it was given yet: the answer waits, for the pause limit at most. */
   private pauseForClient(): void {
     this.clientDrained ??= () => {
       this.deadlineList?.remove(this);

@@ -24,6 +24,7 @@ async function main(): Promise<void> {
       `  curl -i localhost:${port}/samples/list                                   (401: no token)`,
       `  curl -H "Authorization: Bearer $TOKEN" localhost:${port}/samples/list    (200, the service sees X-User-Id)`,
       `  curl -N -H "Authorization: Bearer $TOKEN" localhost:${port}/notifications/events   (server-sent events)`,
+      `  curl -N "localhost:${port}/notifications/events?access_token=$TOKEN"   (the same, as a browser's EventSource asks)`,
       `  curl localhost:${port}/services`,
       '',
     ].join('\n'),

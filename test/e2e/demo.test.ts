@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { waitFor } from '../helpers/http';
+import { rawRequest, waitFor } from '../helpers/http';
 import { distEntry, runNode, RunningProcess } from '../helpers/process';
 import { closedPort } from '../helpers/upstream';
 
@@ -60,6 +60,17 @@ describe('npm run demo', () => {
     expect(anonymous.headers['access-control-allow-origin']).toBe(origin);
     const elsewhere = await request(url).options('/samples/list').set('origin', 'https://evil.example').set('access-control-request-method', 'GET');
     expect(elsewhere.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('streams the notification events to a token in the query, as EventSource sends it, and only there', async () => {
+    const login = await request(url).post('/auth/login').send({ username: 'demo', password: 'tracseq-demo' });
+    const token: string = login.body.access_token;
+    const events = await rawRequest(`${url}/notifications/events?access_token=${token}`);
+    expect(events.status).toBe(200);
+    expect(events.headers['content-type']).toBe('text/event-stream');
+    expect(events.body.match(/^data: /gm)).toHaveLength(5);
+    // Other routes take the token from the Authorization header only.
+    expect((await rawRequest(`${url}/samples/list?access_token=${token}`)).status).toBe(401);
   });
 
   it('lists the seven services on GET /services', async () => {

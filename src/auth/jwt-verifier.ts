@@ -33,17 +33,17 @@ function isoFromSeconds(seconds: unknown): string {
   return typeof seconds === 'number' ? new Date(seconds * 1000).toISOString() : 'unknown';
 }
 
+/** jsonwebtoken, loaded only when a config verifies tokens (~3 MiB of resident memory otherwise). */
+export function jsonwebtoken(): typeof import('jsonwebtoken') {
+  return require('jsonwebtoken') as typeof import('jsonwebtoken');
+}
+
 /**
  * Local verification of a JWT: the algorithm is checked against the accepted list first, then the
  * key is found by `kid`, then jsonwebtoken checks signature, exp, nbf, iss, aud and maxAge with
  * algorithms pinned (so `alg: none` and an HS256 token signed with an RSA public key fail).
  * Every refusal says which check failed.
  */
-/** jsonwebtoken, loaded only when a config verifies tokens (~3 MiB of resident memory otherwise). */
-export function jsonwebtoken(): typeof import('jsonwebtoken') {
-  return require('jsonwebtoken') as typeof import('jsonwebtoken');
-}
-
 export class JwtVerifier {
   private readonly accepted: ReadonlySet<string>;
   private readonly options: VerifyOptions;

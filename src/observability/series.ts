@@ -51,10 +51,6 @@ abstract class LabelledSeries<L extends string, Child> {
   remove(labels: Partial<Labels<L>>): void {
     this.children.delete(this.keyOf(labels));
   }
-
-  reset(): void {
-    this.children.clear();
-  }
 }
 
 export class CounterChild {

@@ -11,10 +11,6 @@ import type { LineWriter } from '../observability/logger';
 import type { CompiledGateway } from '../config/compile';
 import type { RouteMetrics } from '../observability/route-metrics';
 
-/**
- * Node's own request, with the few fields the gateway adds as own properties. They are assigned in
- * the same order for every request (see the dispatcher) so V8 keeps one object shape.
- */
 /** The authenticated caller, set by the auth stage from a verified token's claims. */
 export interface RequestUser {
   sub: string;
@@ -24,6 +20,10 @@ export interface RequestUser {
   forwardHeaders: Readonly<Record<string, string>>;
 }
 
+/**
+ * Node's own request, with the few fields the gateway adds as own properties. They are assigned in
+ * the same order for every request (see the dispatcher) so V8 keeps one object shape.
+ */
 export interface GatewayRequest extends IncomingMessage {
   /** The compiled config serving this request (a reload does not change it mid-request). */
   gateway: CompiledGateway;

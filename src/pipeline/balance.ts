@@ -1,5 +1,5 @@
-import { GatewayError } from '../errors/catalog';
 import type { Handler, StageFactory } from './types';
+import { noHealthyInstance } from '../errors/coded';
 
 /** Picks the upstream instance for this request; none available is an immediate 503, never a wait. */
 export const createBalanceStage: StageFactory = (route) => {
@@ -7,7 +7,7 @@ export const createBalanceStage: StageFactory = (route) => {
   return function balance(req, _res, next) {
     const instance = service.balancer.pick();
     if (!instance) {
-      next(new GatewayError('GW_NO_HEALTHY_INSTANCE', `No instance of service "${service.name}" is available`, { 'retry-after': '5' }));
+      next(noHealthyInstance(service.name));
       return;
     }
     req.upstream = instance;

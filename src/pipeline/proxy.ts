@@ -14,38 +14,16 @@ import { BodyLimit } from './body-limit';
 import { readBody } from './read-body';
 import { clientResponseHead, clientResponseHeaders, upstreamRequestHeaders } from './proxy-headers';
 import type { GatewayRequest, Handler, HeaderList, Next, ResponseHeaderEdit, StageFactory } from './types';
+import { isConnectionFailure, upstreamErrorCode, upstreamFailure } from '../upstream/upstream-error';
+import { payloadTooLarge } from '../errors/coded';
 
 const NO_HEADERS: HeaderList = [];
 
 /** Bodies up to this size are held in memory when the request may be retried, so they can be re-sent. */
 export const REPLAY_BUFFER_LIMIT = 64 * 1024;
 
-const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT', 'UND_ERR_CONNECT_TIMEOUT']);
-const RESETS = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_CLOSED']);
-const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 /** Upstream answers that count as the instance failing (for the circuit breaker). */
 const FAILED_STATUSES = new Set([502, 503, 504]);
-
-function errorCode(err: unknown): string {
-  const e = err as { code?: unknown; cause?: { code?: unknown } };
-  return String(e?.code ?? e?.cause?.code ?? '');
-}
-
-/** Maps an undici failure that happened before any response byte to the gateway's answer. */
-export function upstreamFailure(err: unknown, service: string, timeoutMs: number): GatewayError {
-  if (err instanceof GatewayError) return err;
-  const code = errorCode(err);
-  if (TIMEOUTS.has(code) || code === 'UND_ERR_CONNECT_TIMEOUT') {
-    return new GatewayError('GW_UPSTREAM_TIMEOUT', `Service "${service}" did not answer within ${timeoutMs} ms`);
-  }
-  if (CONNECT_FAILURES.has(code)) {
-    return new GatewayError('GW_UPSTREAM_UNAVAILABLE', `Service "${service}" could not be reached (${code})`);
-  }
-  if (RESETS.has(code)) {
-    return new GatewayError('GW_UPSTREAM_RESET', `Service "${service}" closed the connection before answering`);
-  }
-  return new GatewayError('GW_UPSTREAM_ERROR', `The request to service "${service}" failed (${code || 'unknown error'})`);
-}
 
 function requestHasBody(req: GatewayRequest): boolean {
   const length = req.headers['content-length'];
@@ -390,12 +368,12 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, Deadline {
       this.release();
       return;
     }
-    const code = this.expiry !== NOT_EXPIRED ? 'UND_ERR_HEADERS_TIMEOUT' : errorCode(err);
+    const code = this.expiry !== NOT_EXPIRED ? 'UND_ERR_HEADERS_TIMEOUT' : upstreamErrorCode(err);
     // undici refused the request the gateway built (a header value it may not send): our failure.
     if (code === 'UND_ERR_INVALID_ARG') return this.failInside(err);
     if (this.expiry === NO_FREE_CONNECTION || err instanceof GatewayError) instance.breaker.onAbandon();
     else instance.breaker.onFailure(code || 'error');
-    if ((CONNECT_FAILURES.has(code) || RESETS.has(code)) && this.route.retry(this)) return;
+    if (isConnectionFailure(code) && this.route.retry(this)) return;
     this.release();
     const { name } = this.route.service;
     this.next(
@@ -469,7 +447,7 @@ export const createProxyStage: StageFactory = (route, config, deps) => {
     }
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) > maxBodyBytes) {
-      next(new GatewayError('GW_PAYLOAD_TOO_LARGE', `The request body (${declared} bytes) exceeds this route's limit of ${maxBodyBytes} bytes`, { connection: 'close' }));
+      next(payloadTooLarge(maxBodyBytes, declared));
       return;
     }
     proxy.budget?.recordRequest();

@@ -3,6 +3,7 @@ import { GatewayError } from '../errors/catalog';
 import { readBody } from './read-body';
 import { createAjv, loadRequestSchema, VALIDATE_KEY } from '../validation/request-schema';
 import type { GatewayRequest, Handler, Next, StageFactory } from './types';
+import { payloadTooLarge } from '../errors/coded';
 
 /** The media type of a Content-Type header, lowercased, without parameters. */
 function mediaType(header: string | undefined): string {
@@ -72,7 +73,7 @@ export const createValidateStage: StageFactory = (route, _config, deps) => {
     if (!isJson(type)) return next(new GatewayError('GW_UNSUPPORTED_MEDIA_TYPE', `This call takes a JSON body (Content-Type: application/json), not "${type || '(none)'}"`));
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) > limit) {
-      return next(new GatewayError('GW_PAYLOAD_TOO_LARGE', `The request body (${declared} bytes) exceeds this route's limit of ${limit} bytes`, { connection: 'close' }));
+      return next(payloadTooLarge(limit, declared));
     }
     readBody(req, limit)
       .then(

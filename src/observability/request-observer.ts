@@ -1,6 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { CompiledGateway } from '../config/compile';
-import type { GatewayRequest } from '../pipeline/types';
+import type { GatewayRequest, RequestGateway } from '../pipeline/types';
 import { isManagementPath } from '../routing/management-paths';
 import { RouteTable } from '../routing/route-table';
 import { writeAccessLine } from './access-log';
@@ -12,7 +11,7 @@ import { UNMATCHED } from './metrics';
  * counted) and, when enabled, logged. Status 499: the client closed the connection before the
  * response was complete. The dispatcher calls it from the one close listener a request gets.
  */
-export function recordFinished(req: GatewayRequest, res: ServerResponse, gw: CompiledGateway): void {
+export function recordFinished(req: GatewayRequest, res: ServerResponse, gw: RequestGateway): void {
   const { metrics, accessLog, logger } = gw.deps;
   try {
     const status = res.writableFinished ? res.statusCode : 499;

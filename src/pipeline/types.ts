@@ -8,7 +8,6 @@ import type { ClientIpResolver } from '../net/client-ip';
 import type { Resources } from '../reload/resources';
 import type { GatewayMetrics } from '../observability/metrics';
 import type { LineWriter } from '../observability/logger';
-import type { CompiledGateway } from '../config/compile';
 import type { RouteMetrics } from '../observability/route-metrics';
 
 /** The authenticated caller, set by the auth stage from a verified token's claims. */
@@ -26,7 +25,7 @@ export interface RequestUser {
  */
 export interface GatewayRequest extends IncomingMessage {
   /** The compiled config serving this request (a reload does not change it mid-request). */
-  gateway: CompiledGateway;
+  gateway: RequestGateway;
   id: string;
   trace: TraceContext;
   clientIp: string;
@@ -81,6 +80,16 @@ export interface RuntimeDeps {
   metrics: GatewayMetrics;
   /** The access log's batched line writer (same destination as `logger`). */
   accessLog: LineWriter;
+}
+
+/**
+ * What the code serving a request reads of the compiled gateway it runs on; the whole of it
+ * (src/gateway/compile.ts) is built from the stages, so they see only this part.
+ */
+export interface RequestGateway {
+  readonly deps: GatewayDeps;
+  /** Whether finished requests get an access line (monitoring.logRequests, and a log that takes info). */
+  readonly logRequests: boolean;
 }
 
 /** Everything a stage may use; nothing comes from module-level singletons. */

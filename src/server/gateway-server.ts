@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, Server, ServerResponse } from 'node:http';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
-import { compileGateway, compileGatewayBesideServing, CompiledGateway } from '../config/compile';
+import { compileGateway, compileGatewayBesideServing, CompiledGateway } from '../gateway/compile';
 import type { GatewayConfig } from '../config/types';
 import { parseDuration, parseSize } from '../config/units';
 import { GatewayError } from '../errors/catalog';

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { CompiledGateway } from '../config/compile';
+import type { CompiledGateway } from '../gateway/compile';
 import { GatewayError } from '../errors/catalog';
 import { asGatewayError, writeProblemToSocket } from '../errors/problem';
 import { replaceIdentityHeaders } from '../auth/identity';

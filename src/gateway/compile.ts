@@ -1,8 +1,8 @@
-import type { GatewayConfig, RouteConfig } from './types';
-import { parseDuration, parseSize } from './units';
+import type { GatewayConfig, RouteConfig } from '../config/types';
+import { parseDuration, parseSize } from '../config/units';
 import { composeChain } from '../pipeline/chain';
 import { STAGES, UPGRADE_GUARDS } from '../pipeline';
-import type { CompiledRoute, GatewayDeps, Handler, HeaderList, RequestFailure, RequestGuard, RuntimeDeps, StageDeps } from '../pipeline/types';
+import type { CompiledRoute, RequestGateway, GatewayDeps, Handler, HeaderList, RequestFailure, RequestGuard, RuntimeDeps, StageDeps } from '../pipeline/types';
 import { droppedRequestHeaders, droppedResponseHeaders } from '../pipeline/proxy-headers';
 import { securityHeaderList } from '../pipeline/security-headers';
 import { identityHeaderNames } from '../auth/identity';
@@ -15,7 +15,7 @@ import { UpstreamService } from '../upstream/service';
 import { WebSocketProxy } from '../upstream/websocket';
 
 /** One complete, immutable gateway built from one config; a reload builds another and swaps. */
-export interface CompiledGateway {
+export interface CompiledGateway extends RequestGateway {
   readonly config: GatewayConfig;
   readonly table: RouteTable;
   readonly routes: readonly CompiledRoute[];
@@ -29,8 +29,6 @@ export interface CompiledGateway {
   readonly securityHeaders: HeaderList;
   /** The error exit of this gateway's requests (counts the error, writes problem+json). */
   readonly fail: RequestFailure;
-  /** Whether finished requests get an access line (monitoring.logRequests, and a log that takes info). */
-  readonly logRequests: boolean;
   /** Starts the active health checks; a compiled gateway that only explains or lints never probes. */
   start(): void;
   /** After a reload swapped this gateway out: releases what the new one did not take over. */

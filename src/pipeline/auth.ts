@@ -1,7 +1,8 @@
 import { createAuthenticator } from '../auth/authenticator';
 import { bearerToken, credentialsRequired, insufficientRole } from '../auth/bearer';
 import { GatewayError } from '../errors/catalog';
-import type { GatewayRequest, GuardFactory, Handler, Next, RequestUser, StageFactory } from './types';
+import type { GatewayRequest, Next, RequestUser, StageFactory } from './types';
+import { onRequestAndUpgrade } from './descriptor';
 
 /** The check of a route's roles, or undefined when it has none. */
 function roleCheck(roles: readonly string[], anyRole: readonly string[]): ((user: RequestUser) => GatewayError | undefined) | undefined {
@@ -29,7 +30,7 @@ function roleCheck(roles: readonly string[], anyRole: readonly string[]): ((user
  * The user's identity headers are added by the proxy from `req.user` only; client copies of them
  * are dropped on every route (see proxy-headers), whether or not this stage runs.
  */
-export const createAuthGuard: GuardFactory = (route, config, deps) => {
+export const createAuthStage: StageFactory = (route, config, deps) => {
   if (!config.auth.enabled) {
     deps.shared('auth:disabled-warning', () => {
       deps.logger.warn('authentication is disabled (auth.enabled: false or AUTHENTICATION__ENABLED=false): no route checks tokens', {
@@ -55,7 +56,7 @@ export const createAuthGuard: GuardFactory = (route, config, deps) => {
     next();
   }
 
-  return function authenticate(req: GatewayRequest, next: Next): void {
+  return onRequestAndUpgrade(function authenticate(req: GatewayRequest, next: Next): void {
     let token: string | undefined;
     try {
       token = bearerToken(req.headers.authorization);
@@ -76,13 +77,5 @@ export const createAuthGuard: GuardFactory = (route, config, deps) => {
       )
       // A fault in what runs next (the rest of the chain) ends this request, never the process.
       .catch(next);
-  };
-};
-
-export const createAuthStage: StageFactory = (route, config, deps) => {
-  const guard = createAuthGuard(route, config, deps);
-  if (guard === null) return null;
-  return function auth(req, _res, next) {
-    guard(req, next);
-  } satisfies Handler;
+  });
 };

@@ -13,9 +13,10 @@ import type { UpstreamInstance, UpstreamService } from '../upstream/service';
 import { BodyLimit } from './body-limit';
 import { readBody } from './read-body';
 import { clientResponseHead, clientResponseHeaders, upstreamRequestHeaders } from './proxy-headers';
-import type { GatewayRequest, Handler, HeaderList, Next, ResponseHeaderEdit, StageFactory } from './types';
+import type { GatewayRequest, Handler, HeaderList, Next, ResponseEnd, ResponseHeaderEdit, StageFactory } from './types';
 import { isConnectionFailure, upstreamErrorCode, upstreamFailure } from '../upstream/upstream-error';
 import { payloadTooLarge } from '../errors/coded';
+import { onRequest } from './descriptor';
 
 const NO_HEADERS: HeaderList = [];
 
@@ -61,6 +62,8 @@ class RouteProxy {
     readonly service: UpstreamService,
     readonly timeoutMs: number,
     readonly edits: readonly ResponseHeaderEdit[],
+    /** The route's response-end phases; empty on most routes, which then pay one length check. */
+    readonly ends: readonly ResponseEnd[],
     readonly droppedResponseHeaders: ReadonlySet<string>,
     retry: { methods: readonly string[]; on: readonly number[]; attempts: number; budget: ConstructorParameters<typeof RetryBudget>[0] },
     metrics: GatewayMetrics,
@@ -96,6 +99,17 @@ class RouteProxy {
     for (let i = 0; i < own.length; i++) if (headers[own[i][0]] === undefined) headers[own[i][0]] = own[i][1];
     if (headers['x-request-id'] === undefined) headers['x-request-id'] = req.id;
     return headers;
+  }
+
+  /** Runs the response-end phases of an answer relayed whole; a fault in one is logged, not answered. */
+  answered(req: GatewayRequest, res: ServerResponse): void {
+    for (let i = 0; i < this.ends.length; i++) {
+      try {
+        this.ends[i](req, res);
+      } catch (err) {
+        this.logger.error('a response-end phase failed', { requestId: req.id, error: err instanceof Error ? err.stack : String(err) });
+      }
+    }
   }
 
   timeUpstream(instance: UpstreamInstance, seconds: number): void {
@@ -336,6 +350,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, Deadline {
       // dropped, so that the client's connection can carry its next request.
       if (this.streamsBody() && !this.req.readableEnded) this.dropBody();
       this.res.end();
+      if (this.route.ends.length !== 0) this.route.answered(this.req, this.res);
     } catch (thrown) {
       this.failInside(thrown);
     }
@@ -437,9 +452,9 @@ export const createProxyStage: StageFactory = (route, config, deps) => {
     const every = parseSize(config.gateway.releaseBodyMemoryEvery) ?? 0;
     return every > 0 ? new BodyMemoryReleaser(every, collectYoungGeneration) : null;
   });
-  const proxy = new RouteProxy(service, timeoutMs, route.responseHeaderEdits, route.droppedResponseHeaders, route.config.retry, deps.metrics, deps.now, bodyMemory, deps.logger);
+  const proxy = new RouteProxy(service, timeoutMs, route.responseHeaderEdits, route.responseEnds, route.droppedResponseHeaders, route.config.retry, deps.metrics, deps.now, bodyMemory, deps.logger);
 
-  return function proxyStage(req: GatewayRequest, res: ServerResponse, next) {
+  return onRequest(function proxyStage(req: GatewayRequest, res: ServerResponse, next) {
     const first = req.upstream;
     if (!first) {
       next(new GatewayError('GW_INTERNAL', 'No upstream instance was selected'));
@@ -481,5 +496,5 @@ export const createProxyStage: StageFactory = (route, config, deps) => {
       body.on('error', (err) => attempt.onError(err));
       attempt.send();
     }
-  } satisfies Handler;
+  } satisfies Handler);
 };

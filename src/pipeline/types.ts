@@ -136,24 +136,48 @@ export interface CompiledRoute {
   /** gateway.dropUnderscoreHeaders: client headers with `_` in their name are not passed on. */
   readonly dropUnderscoreHeaders: boolean;
   /**
-   * Upstream response headers never passed on to the client: the hop-by-hop ones, and those stage
-   * factories add (the security headers stage drops software banners).
+   * Upstream response headers never passed on to the client: the hop-by-hop ones, and those the
+   * stages' response-head phase names (the security headers stage drops software banners).
    */
   readonly droppedResponseHeaders: Set<string>;
-  /** Stage checks that also run for WebSocket upgrades on this route, in chain order. */
-  upgradeGuards: readonly RequestGuard[];
+  /** The stages' upgrade phases (checks on the request alone), in chain order; websocket routes only. */
+  readonly upgradeGuards: RequestGuard[];
   /** This route's request counter and duration series, resolved once. */
   readonly metrics: RouteMetrics;
   /**
-   * Edits of proxied response headers (response transforms), registered by stage factories when
-   * the chain is built; the proxy applies them in order to each upstream response.
+   * Edits of proxied response headers (response transforms), from the stages' response-head
+   * phases; the proxy applies them in order to each upstream response.
    */
   readonly responseHeaderEdits: ResponseHeaderEdit[];
+  /** The stages' response-end phases; the proxy runs them after a proxied answer ended whole. */
+  readonly responseEnds: ResponseEnd[];
   /** The compiled stage chain; runs on the raw req/res. */
   handle: (req: GatewayRequest, res: ServerResponse, fail: RequestFailure) => void;
 }
 
+/** Runs once the proxied answer was written whole (a span to end, an answer to store). */
+export type ResponseEnd = (req: GatewayRequest, res: ServerResponse) => void;
+
+/** What a stage does to the head of proxied answers: upstream headers it drops, edits it makes. */
+export interface ResponseHeadPhase {
+  /** Upstream response header names (lowercase) never passed on to the client. */
+  readonly drop?: readonly string[];
+  /** Runs on every proxied answer's headers, in stage order. */
+  readonly edit?: ResponseHeaderEdit;
+}
+
+/**
+ * What a stage does on one route, by phase; the compiler derives the request chain, the upgrade
+ * guards and the response edits from these. A phase a stage leaves out costs the route nothing.
+ */
+export interface StageDescriptor {
+  /** The request chain: Express's middleware contract on the raw req/res. */
+  readonly request?: Handler;
+  /** A check on the request alone that also guards WebSocket upgrades on `websocket: true` routes. */
+  readonly upgrade?: RequestGuard;
+  readonly responseHead?: ResponseHeadPhase;
+  readonly responseEnd?: ResponseEnd;
+}
+
 /** A stage: runs once per route per compiled config; `null` when the route does not use it. */
-export type StageFactory = (route: CompiledRoute, config: GatewayConfig, deps: StageDeps) => Handler | null;
-/** The upgrade half of a stage whose check needs only the request; `null` when the route does not use it. */
-export type GuardFactory = (route: CompiledRoute, config: GatewayConfig, deps: StageDeps) => RequestGuard | null;
+export type StageFactory = (route: CompiledRoute, config: GatewayConfig, deps: StageDeps) => StageDescriptor | null;

@@ -4,6 +4,7 @@ import { readBody } from './read-body';
 import { createAjv, loadRequestSchema, VALIDATE_KEY } from '../validation/request-schema';
 import type { GatewayRequest, Handler, Next, StageFactory } from './types';
 import { payloadTooLarge } from '../errors/coded';
+import { onRequest } from './descriptor';
 
 /** The media type of a Content-Type header, lowercased, without parameters. */
 function mediaType(header: string | undefined): string {
@@ -60,7 +61,7 @@ export const createValidateStage: StageFactory = (route, _config, deps) => {
     next();
   }
 
-  return function validateRequest(req, _res, next) {
+  return onRequest(function validateRequest(req, _res, next) {
     const type = mediaType(req.headers['content-type']);
     if (accepted.length && (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) && !accepted.includes(type)) {
       return next(new GatewayError('GW_UNSUPPORTED_MEDIA_TYPE', `Content-Type "${type || '(none)'}" is not accepted here; accepted: ${accepted.join(', ')}`));
@@ -85,5 +86,5 @@ export const createValidateStage: StageFactory = (route, _config, deps) => {
       )
       // An exception in the check takes the error exit, never the process's unhandled rejections.
       .catch(next);
-  } satisfies Handler;
+  } satisfies Handler);
 };

@@ -83,7 +83,7 @@ export class JwtVerifier {
       );
     }
     const key = await this.keyFor(kid);
-    const payload = decoded.payload as JwtPayload;
+    const payload = decoded.payload;
     try {
       this.jwt.verify(token, key, { ...this.options, clockTimestamp: Math.floor(this.now() / 1000) });
     } catch (err) {
@@ -93,7 +93,7 @@ export class JwtVerifier {
     if (this.rules.maxAgeMs !== undefined && typeof payload.iat === 'number') {
       validUntil = Math.min(validUntil, payload.iat * 1000 + this.rules.maxAgeMs);
     }
-    return { claims: payload as Record<string, unknown>, validUntil };
+    return { claims: payload, validUntil };
   }
 
   private explain(err: unknown, payload: JwtPayload, alg: string): GatewayError {

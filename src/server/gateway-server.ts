@@ -88,7 +88,9 @@ export class GatewayServer {
     const management = createManagementApp({ ...managementContext, publicPort: true });
     this.state = {
       current: () => this.gateway,
-      management: (req, res) => management(req as never, res as never),
+      management: (req, res) => {
+        management(req as never, res as never);
+      },
       draining: () => this.isStopping,
       inFlight: 0,
     };
@@ -105,7 +107,9 @@ export class GatewayServer {
     });
     if (g.managementPort > 0) {
       const listenerApp = createManagementApp({ ...managementContext, publicPort: false });
-      this.managementServer = this.createNodeServer(config, createManagementDispatcher(() => this.gateway, (req, res) => listenerApp(req as never, res as never)));
+      this.managementServer = this.createNodeServer(config, createManagementDispatcher(() => this.gateway, (req, res) => {
+        listenerApp(req as never, res as never);
+      }));
     }
     this.applyServerTimeouts(config);
     this.metrics.observe({ services: () => this.gateway.services.values(), inFlight: () => this.state.inFlight });

@@ -332,4 +332,3 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, Deadline {
     }
   }
 }
-

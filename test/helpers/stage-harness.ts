@@ -64,7 +64,7 @@ function parseAnswer(raw: Buffer): Pick<HarnessAnswer, 'status' | 'headers' | 'b
   let body = text.slice(end + 4);
   if (headers['transfer-encoding'] === 'chunked') {
     let out = '';
-    for (let at = 0; ; ) {
+    for (let at = 0; ;) {
       const lineEnd = body.indexOf('\r\n', at);
       const size = parseInt(body.slice(at, lineEnd), 16);
       if (!size) break;
@@ -134,9 +134,7 @@ export class StageHarness {
     const req: GatewayRequest = initRequest(raw, this.gateway);
     req.gatewayRoute = this.route;
     return new Promise((resolve) => {
-      res.on('finish', () =>
-        resolve({ ...parseAnswer(Buffer.concat(socket.written)), forwarded: this.forwarded, stages: [...this.names] }),
-      );
+      res.on('finish', () => resolve({ ...parseAnswer(Buffer.concat(socket.written)), forwarded: this.forwarded, stages: [...this.names] }));
       this.chain(req, res, this.gateway.fail);
     });
   }

@@ -1,6 +1,6 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { GatewayRequest, HeaderList } from './types';
-import { bufferToLowerCasedHeaderName as headerName } from '../upstream/undici';
+import { bufferToLowerCasedHeaderName } from '../upstream/undici';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) never cross the gateway, in either direction. */
 const HOP_BY_HOP = new Set([
@@ -85,6 +85,9 @@ export function upstreamRequestHeaders(req: GatewayRequest, trustedPeer: boolean
 export function droppedResponseHeaders(): Set<string> {
   return new Set(HOP_BY_HOP);
 }
+
+/** Bound here once: a call through the imported module object would cost a property load per header. */
+const headerName = bufferToLowerCasedHeaderName;
 
 function nameOf(raw: Buffer | string): string {
   return typeof raw === 'string' ? raw.toLowerCase() : headerName(raw);

@@ -35,6 +35,8 @@ export const createProxyStage: StageFactory = (route, config, deps) => {
   });
   const proxy = new RouteProxy(service, timeoutMs, route.responseHeaderEdits, route.responseEnds, route.droppedResponseHeaders, route.config.retry, deps.metrics, deps.now, bodyMemory, deps.logger);
 
+  const { budget, methods: retryMethods } = proxy.retries;
+
   return onRequest(function proxyStage(req: GatewayRequest, res: ServerResponse, next) {
     const first = req.upstream;
     if (!first) {
@@ -46,9 +48,9 @@ export const createProxyStage: StageFactory = (route, config, deps) => {
       next(payloadTooLarge(maxBodyBytes, declared));
       return;
     }
-    proxy.retries.budget?.recordRequest();
+    budget?.recordRequest();
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && requestHasBody(req);
-    const mayRetry = proxy.retries.budget !== undefined && proxy.retries.methods.has(req.method ?? '');
+    const mayRetry = budget !== undefined && retryMethods.has(req.method ?? '');
     const path = upstreamTarget(req.url ?? '/', prefix, rewrite);
     const headers = upstreamRequestHeaders(req, deps.clientIp.trustsPeer(req.clientSocket.remoteAddress ?? ''));
     if (req.body !== undefined) {

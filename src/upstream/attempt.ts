@@ -19,7 +19,8 @@ export interface AttemptRoute {
   readonly undiciTimeoutMs: number;
   readonly deadlines: DeadlineList;
   readonly pauses: DeadlineList;
-  readonly retries: { readonly statuses: ReadonlySet<number> };
+  /** Upstream statuses retried like a failed connection (the route's retry.on). */
+  readonly retryStatuses: ReadonlySet<number>;
   readonly bodyMemory: BodyMemoryReleaser | null;
   readonly logger: Logger;
   readonly ends: readonly ResponseEnd[];
@@ -191,7 +192,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, Deadline {
     }
     if (FAILED_STATUSES.has(statusCode)) instance.breaker.onFailure(`status ${statusCode}`);
     else instance.breaker.onSuccess();
-    if (route.retries.statuses.has(statusCode)) {
+    if (route.retryStatuses.has(statusCode)) {
       this.phase = DISCARDING; // the rest of this answer is read and dropped, keeping the connection
       if (route.retry(this)) return true;
       this.phase = WAITING;

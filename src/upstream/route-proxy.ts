@@ -14,6 +14,8 @@ const NO_HEADERS: HeaderList = [];
 /** What every attempt of one route shares, worked out once per compiled config. */
 export class RouteProxy implements AttemptRoute {
   readonly retries: RetryPolicy;
+  /** The policy's statuses, one property away for the attempt that reads them on every answer. */
+  readonly retryStatuses: ReadonlySet<number>;
   /** Every waiting attempt's deadline (the route's timeout), under one timer. */
   readonly deadlines: DeadlineList;
   /**
@@ -49,6 +51,7 @@ export class RouteProxy implements AttemptRoute {
     readonly logger: Logger,
   ) {
     this.retries = new RetryPolicy(retry, service, metrics, now);
+    this.retryStatuses = this.retries.statuses;
     this.deadlines = new DeadlineList(timeoutMs);
     this.undiciTimeoutMs = timeoutMs + 1000;
     this.pauses = new DeadlineList(this.undiciTimeoutMs);

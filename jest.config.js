@@ -11,4 +11,9 @@ module.exports = {
   // A suite that fails in its setup can leave a server open; the run must still end (the leak test
   // in test/integration/reload.test.ts checks handles on purpose).
   forceExit: true,
+  // `npm test` adds --coverage: what the in-process tests run of src/ (the e2e tests' child
+  // processes are not counted). V8's own counters: no instrumented copy of the code to build.
+  collectCoverageFrom: ['src/**/*.ts'],
+  coverageProvider: 'v8',
+  coverageReporters: ['text-summary'],
 };

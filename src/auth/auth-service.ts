@@ -5,6 +5,7 @@ import type { UpstreamInstance, UpstreamService } from '../upstream/service';
 import { smallRequest } from '../upstream/undici';
 import { BoundedCache } from './bounded-cache';
 import { isRecord } from '../util/is-record';
+import { upstreamErrorCode } from '../upstream/upstream-error';
 
 export type Verdict =
   | { valid: true; claims: Record<string, unknown>; /** ms: how long this answer may be reused */ until: number }
@@ -144,7 +145,7 @@ export class AuthServiceValidator {
           maxBytes: MAX_ANSWER_BYTES,
         });
       } catch (err) {
-        const code = String((err as { code?: unknown; cause?: { code?: unknown } })?.code ?? (err as { cause?: { code?: unknown } })?.cause?.code ?? '');
+        const code = upstreamErrorCode(err);
         const timedOut = (err as Error)?.name === 'TimeoutError' || code === 'UND_ERR_HEADERS_TIMEOUT';
         report(false, timedOut ? 'timeout' : code || 'error');
         if (timedOut) throw new Unavailable(`no answer within ${this.options.timeoutMs} ms`);

@@ -33,17 +33,17 @@ function isoFromSeconds(seconds: unknown): string {
   return typeof seconds === 'number' ? new Date(seconds * 1000).toISOString() : 'unknown';
 }
 
+/** jsonwebtoken, loaded only when a config verifies tokens (~3 MiB of resident memory otherwise). */
+export function jsonwebtoken(): typeof import('jsonwebtoken') {
+  return require('jsonwebtoken') as typeof import('jsonwebtoken');
+}
+
 /**
  * Local verification of a JWT: the algorithm is checked against the accepted list first, then the
  * key is found by `kid`, then jsonwebtoken checks signature, exp, nbf, iss, aud and maxAge with
  * algorithms pinned (so `alg: none` and an HS256 token signed with an RSA public key fail).
  * Every refusal says which check failed.
  */
-/** jsonwebtoken, loaded only when a config verifies tokens (~3 MiB of resident memory otherwise). */
-export function jsonwebtoken(): typeof import('jsonwebtoken') {
-  return require('jsonwebtoken') as typeof import('jsonwebtoken');
-}
-
 export class JwtVerifier {
   private readonly accepted: ReadonlySet<string>;
   private readonly options: VerifyOptions;
@@ -83,7 +83,7 @@ export class JwtVerifier {
       );
     }
     const key = await this.keyFor(kid);
-    const payload = decoded.payload as JwtPayload;
+    const payload = decoded.payload;
     try {
       this.jwt.verify(token, key, { ...this.options, clockTimestamp: Math.floor(this.now() / 1000) });
     } catch (err) {
@@ -93,7 +93,7 @@ export class JwtVerifier {
     if (this.rules.maxAgeMs !== undefined && typeof payload.iat === 'number') {
       validUntil = Math.min(validUntil, payload.iat * 1000 + this.rules.maxAgeMs);
     }
-    return { claims: payload as Record<string, unknown>, validUntil };
+    return { claims: payload, validUntil };
   }
 
   private explain(err: unknown, payload: JwtPayload, alg: string): GatewayError {

@@ -1,4 +1,4 @@
-import { compileGateway } from '../config/compile';
+import { compileGateway } from '../gateway/compile';
 import type { GatewayConfig } from '../config/types';
 import { silentLogger } from '../observability/logger';
 import { upstreamTarget } from '../routing/rewrite';

@@ -221,7 +221,7 @@ export function applyEnvOverrides(document: unknown, env: Env, file: string, sou
       if (m[2] === 'HOST') u.hostname = text.trim();
       else u.port = text.trim();
       const rewritten = u.origin;
-      return isObject ? { ...(instance as object), url: rewritten } : rewritten;
+      return isObject ? { ...instance, url: rewritten } : rewritten;
     });
   }
   return problems;

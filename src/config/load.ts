@@ -73,7 +73,3 @@ export function parseConfigText(file: string, original: string): LoadedDocument 
   if (tooManyAliases) throw new ConfigError([tooManyAliases]);
   return { file, text, document, sourceMap: builder.build(text) };
 }
-
-export function loadConfigFile(file: string): LoadedDocument {
-  return parseConfigText(file, readConfigFile(file));
-}

@@ -25,14 +25,14 @@ export function resolveConfig(document: unknown, schema: SchemaNode = routesSche
     for (const service of Object.values(services)) {
       if (!isRecord(service)) continue;
       if (Array.isArray(service.instances)) {
-        service.instances = service.instances.map((i) => (typeof i === 'string' ? { url: i } : i));
+        service.instances = (service.instances as unknown[]).map((i) => (typeof i === 'string' ? { url: i } : i));
       }
       if (service.loadBalancer === undefined && isRecord(loadBalancing)) service.loadBalancer = loadBalancing.algorithm;
     }
   }
   if (Array.isArray(routes)) {
     for (let i = 0; i < routes.length; i++) {
-      const route = routes[i];
+      const route: unknown = routes[i];
       if (!isRecord(route)) continue;
       if (route.timeout === undefined && isRecord(defaults)) route.timeout = defaults.timeout;
       if (route.maxBodySize === undefined && isRecord(gateway)) route.maxBodySize = gateway.maxBodySize;

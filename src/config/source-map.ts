@@ -148,10 +148,3 @@ function skipBlank(src: string, i: number): number {
   }
   return i;
 }
-
-/** A source map for documents that did not come from a file (tests, env-only configs). */
-export const EMPTY_SOURCE_MAP: SourceMap = {
-  valueAt: () => ({ line: 1, column: 1 }),
-  keyAt: () => ({ line: 1, column: 1 }),
-  has: () => false,
-};

@@ -22,10 +22,3 @@ export function parseSize(text: string): number | undefined {
   const m = SIZE.exec(text.trim());
   return m ? Math.round(Number(m[1]) * SIZE_BYTES[m[2].toLowerCase()]) : undefined;
 }
-
-export function formatDuration(ms: number): string {
-  if (ms % 3_600_000 === 0 && ms > 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0 && ms > 0) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
-}

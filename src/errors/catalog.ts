@@ -26,7 +26,6 @@ export const ERROR_CATALOG = {
   GW_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Content type not accepted', type: 'unsupported_media_type' },
   GW_OVERLOADED: { status: 503, title: 'Gateway at its concurrency limit', type: 'overloaded' },
   GW_CLIENT_OVERLOADED: { status: 429, title: 'Too many requests in flight from this client', type: 'client_overloaded' },
-  GW_SHUTTING_DOWN: { status: 503, title: 'Gateway is shutting down', type: 'shutting_down' },
   GW_NO_HEALTHY_INSTANCE: { status: 503, title: 'No healthy upstream instance', type: 'no_healthy_instance' },
   GW_UPSTREAM_UNAVAILABLE: { status: 502, title: 'Upstream refused the connection', type: 'connection_refused' },
   GW_UPSTREAM_RESET: { status: 502, title: 'Upstream closed the connection', type: 'reset' },

@@ -1,7 +1,7 @@
 import { randomFillSync } from 'node:crypto';
 
 /** A client-sent id is kept only when it is short and harmless to echo into headers and logs. */
-const SAFE_ID = /^[A-Za-z0-9._:@\-]{1,128}$/;
+const SAFE_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
 
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 

@@ -1,11 +1,10 @@
 import type { ServerResponse } from 'node:http';
-import type { CompiledGateway } from '../config/compile';
-import type { GatewayRequest } from '../pipeline/types';
+import type { GatewayRequest, RequestGateway } from '../pipeline/types';
 import { isManagementPath } from '../routing/management-paths';
 import { RouteTable } from '../routing/route-table';
 import { writeAccessLine } from './access-log';
 import { UNMATCHED } from './metrics';
-import { unfinishedStatus } from '../pipeline/stream-end';
+import { unfinishedStatus } from '../upstream/stream-end';
 
 /**
  * What happens when a response closes: the request is counted and timed (per route; requests no
@@ -13,7 +12,7 @@ import { unfinishedStatus } from '../pipeline/stream-end';
  * counted) and, when enabled, logged. An answer that did not finish is recorded by who ended it
  * (see unfinishedStatus): 499 the client, 504 or 502 the upstream mid-stream. The dispatcher calls it from the one close listener a request gets.
  */
-export function recordFinished(req: GatewayRequest, res: ServerResponse, gw: CompiledGateway): void {
+export function recordFinished(req: GatewayRequest, res: ServerResponse, gw: RequestGateway): void {
   const { metrics, accessLog, logger } = gw.deps;
   try {
     const status = res.writableFinished ? res.statusCode : unfinishedStatus(req.endedBy);

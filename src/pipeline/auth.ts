@@ -2,7 +2,8 @@ import { createAuthenticator } from '../auth/authenticator';
 import { bearerToken, credentialsRequired, insufficientRole } from '../auth/bearer';
 import { takeToken, tokenSources } from '../auth/token-sources';
 import { GatewayError } from '../errors/catalog';
-import type { GatewayRequest, GuardFactory, Handler, Next, RequestUser, StageFactory } from './types';
+import type { GatewayRequest, Next, RequestUser, StageFactory } from './types';
+import { onRequestAndUpgrade } from './descriptor';
 
 /** The check of a route's roles, or undefined when it has none. */
 function roleCheck(roles: readonly string[], anyRole: readonly string[]): ((user: RequestUser) => GatewayError | undefined) | undefined {
@@ -32,7 +33,7 @@ function roleCheck(roles: readonly string[], anyRole: readonly string[]): ((user
  * A token may also come from a query parameter or cookie (auth.tokenFrom), for EventSource and
  * WebSocket clients; the header wins when both are sent.
  */
-export const createAuthGuard: GuardFactory = (route, config, deps) => {
+export const createAuthStage: StageFactory = (route, config, deps) => {
   const sources = tokenSources(route.config.auth);
   if (!config.auth.enabled) {
     deps.shared('auth:disabled-warning', () => {
@@ -43,10 +44,10 @@ export const createAuthGuard: GuardFactory = (route, config, deps) => {
     });
     // With auth off nothing reads these credentials, and still none is passed on.
     if (sources === undefined) return null;
-    return function stripCredentials(req: GatewayRequest, next: Next): void {
+    return onRequestAndUpgrade(function stripCredentials(req: GatewayRequest, next: Next): void {
       takeToken(req, sources);
       next();
-    };
+    });
   }
   const authenticator = deps.shared('auth:authenticator', () => createAuthenticator(config, deps));
   const { required, roles, anyRole } = route.config.auth;
@@ -64,7 +65,7 @@ export const createAuthGuard: GuardFactory = (route, config, deps) => {
     next();
   }
 
-  return function authenticate(req: GatewayRequest, next: Next): void {
+  return onRequestAndUpgrade(function authenticate(req: GatewayRequest, next: Next): void {
     // Taken out first, whatever comes next: the parameter or cookie never goes upstream or into a log.
     const alternative = sources === undefined ? undefined : takeToken(req, sources);
     let token: string | undefined;
@@ -88,13 +89,5 @@ export const createAuthGuard: GuardFactory = (route, config, deps) => {
       )
       // A fault in what runs next (the rest of the chain) ends this request, never the process.
       .catch(next);
-  };
-};
-
-export const createAuthStage: StageFactory = (route, config, deps) => {
-  const guard = createAuthGuard(route, config, deps);
-  if (guard === null) return null;
-  return function auth(req, _res, next) {
-    guard(req, next);
-  } satisfies Handler;
+  });
 };

@@ -1,5 +1,5 @@
 import { Transform, TransformCallback } from 'node:stream';
-import { GatewayError } from '../errors/catalog';
+import { payloadTooLarge } from '../errors/coded';
 
 /**
  * The stream a client's body is relayed upstream through. It counts the bytes of a body whose
@@ -17,7 +17,7 @@ export class BodyLimit extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     this.seen += chunk.length;
     if (this.seen > this.limit) {
-      done(new GatewayError('GW_PAYLOAD_TOO_LARGE', `The request body exceeds this route's limit of ${this.limit} bytes`, { connection: 'close' }));
+      done(payloadTooLarge(this.limit));
       return;
     }
     done(null, chunk);

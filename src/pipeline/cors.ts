@@ -1,6 +1,7 @@
 import cors, { CorsOptions } from 'cors';
 import type { GatewayConfig } from '../config/types';
 import type { Handler, StageFactory } from './types';
+import { onRequest } from './descriptor';
 
 type CorsMiddleware = (req: unknown, res: unknown, next: (err?: unknown) => void) => void;
 
@@ -31,7 +32,7 @@ export const createCorsStage: StageFactory = (_route, config, deps) => {
     preflight: cors(corsOptions(config.cors, true)) as CorsMiddleware,
     other: cors(corsOptions(config.cors, false)) as CorsMiddleware,
   }));
-  return function corsStage(req, res, next) {
+  return onRequest(function corsStage(req, res, next) {
     if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) {
       // Answered right here: the answer carries the request id like every other.
       res.setHeader('x-request-id', req.id);
@@ -39,5 +40,5 @@ export const createCorsStage: StageFactory = (_route, config, deps) => {
     } else {
       other(req, res, next);
     }
-  } satisfies Handler;
+  } satisfies Handler);
 };

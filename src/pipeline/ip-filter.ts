@@ -1,6 +1,7 @@
 import { GatewayError } from '../errors/catalog';
 import { IpRangeSet } from '../net/ip-range';
-import type { GatewayRequest, GuardFactory, Handler, Next, StageFactory } from './types';
+import type { GatewayRequest, Next, StageFactory } from './types';
+import { onRequestAndUpgrade } from './descriptor';
 
 /** One allow/deny pair; an empty allow list allows every address not denied. */
 export interface IpRule {
@@ -27,22 +28,14 @@ export function refusal(rules: readonly IpRule[], ip: string): GatewayError | un
  * untrusted X-Forwarded-For entry, or the peer): a client cannot talk its way past it with a
  * header unless it is a trusted proxy. A request guard, so WebSocket upgrades are filtered too.
  */
-export const createIpFilterGuard: GuardFactory = (route, config) => {
+export const createIpFilterStage: StageFactory = (route, config) => {
   const rules: IpRule[] = [];
   const g = config.ipFilter;
   if (g.allow.length || g.deny.length) rules.push(ipRule(g.allow, g.deny));
   const r = route.config.ipFilter;
   if (r.allow.length || r.deny.length) rules.push(ipRule(r.allow, r.deny));
   if (rules.length === 0) return null;
-  return function ipFilter(req: GatewayRequest, next: Next): void {
+  return onRequestAndUpgrade(function ipFilter(req: GatewayRequest, next: Next): void {
     next(refusal(rules, req.clientIp));
-  };
-};
-
-export const createIpFilterStage: StageFactory = (route, config, deps) => {
-  const guard = createIpFilterGuard(route, config, deps);
-  if (guard === null) return null;
-  return function ipFilter(req, _res, next) {
-    guard(req, next);
-  } satisfies Handler;
+  });
 };

@@ -1,5 +1,6 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { GatewayRequest, HeaderList } from './types';
+import { bufferToLowerCasedHeaderName } from '../upstream/undici';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) never cross the gateway, in either direction. */
 const HOP_BY_HOP = new Set([
@@ -85,11 +86,8 @@ export function droppedResponseHeaders(): Set<string> {
   return new Set(HOP_BY_HOP);
 }
 
-/**
- * A response header name as undici hands it to a dispatch handler, lowercased. Well-known names
- * come from undici's own table of interned strings, with no string built per header.
- */
-const headerName = require('undici/lib/core/util').bufferToLowerCasedHeaderName as (name: Buffer) => string;
+/** Bound here once: a call through the imported module object would cost a property load per header. */
+const headerName = bufferToLowerCasedHeaderName;
 
 function nameOf(raw: Buffer | string): string {
   return typeof raw === 'string' ? raw.toLowerCase() : headerName(raw);

@@ -4,6 +4,7 @@ import { connectRedis, RedisConnection } from '../ratelimit/redis-connection';
 import type { StoreFailurePolicy } from '../ratelimit/guarded-store';
 import type { GatewayRequest, Handler, Next, StageDeps } from './types';
 import type { StageFactory } from './types';
+import { onRequest } from './descriptor';
 
 /** A failing store is given this long per request, well inside the 250 ms the gateway promises. */
 const STORE_TIMEOUT_MS = 150;
@@ -73,7 +74,7 @@ export const createRateLimitStage: StageFactory = (route, config, deps) => {
   if (rl.global.enabled) wanted.push(...specs(`${rl.prefix}*global:`, 'global', rl.global.requestsPerMinute, rl.global.burst, 'global-'));
   const limiters = wanted.map((spec) => limiterFor(spec, config, deps, connection));
 
-  return function rateLimit(req: GatewayRequest, res, next: Next) {
+  return onRequest(function rateLimit(req: GatewayRequest, res, next: Next) {
     let index = 0;
     const step: Next = (err) => {
       if (err !== undefined && err !== null) return next(err);
@@ -86,5 +87,5 @@ export const createRateLimitStage: StageFactory = (route, config, deps) => {
       limiter.middleware(req, res, step);
     };
     step();
-  } satisfies Handler;
+  } satisfies Handler);
 };

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { GatewayError } from '../errors/catalog';
+import { payloadTooLarge } from '../errors/coded';
 
 /**
  * Reads a whole request body into memory, for the few requests that must hold it (validated
@@ -16,7 +16,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       size += chunk.length;
       if (size > limit) {
         failed = true;
-        reject(new GatewayError('GW_PAYLOAD_TOO_LARGE', `The request body exceeds this route's limit of ${limit} bytes`, { connection: 'close' }));
+        reject(payloadTooLarge(limit));
         return;
       }
       chunks.push(chunk);

@@ -3,7 +3,7 @@ import type { GatewayConfig } from '../config/types';
 import type { Handler, HeaderList, StageFactory } from './types';
 
 /** Upstream headers that advertise software and versions to attackers; never passed on. */
-const REVEALING = ['server', 'x-powered-by'];
+const REVEALING: readonly string[] = ['server', 'x-powered-by'];
 
 /**
  * helmet's headers for this config, worked out once: helmet only sets fixed values, so running it
@@ -38,12 +38,14 @@ export function securityHeaderList(config: GatewayConfig): HeaderList {
  * to its problem+json answer, each in one go. Answers outside routes (management, 404, 405) get the
  * same list from the dispatcher.
  */
-export const createSecurityHeadersStage: StageFactory = (route, config, deps) => {
+export const createSecurityHeadersStage: StageFactory = (_route, config, deps) => {
   const list = deps.shared('security-headers', () => securityHeaderList(config));
   if (list.length === 0) return null;
-  for (const name of REVEALING) route.droppedResponseHeaders.add(name);
-  return function securityHeaders(req, _res, next) {
-    req.answerHeaders = list;
-    next();
-  } satisfies Handler;
+  return {
+    request: function securityHeaders(req, _res, next) {
+      req.answerHeaders = list;
+      next();
+    } satisfies Handler,
+    responseHead: { drop: REVEALING },
+  };
 };

@@ -104,17 +104,20 @@ function editQuery(url: string, edits: QueryEdits, req: GatewayRequest): string 
 export const createTransformStage: StageFactory = (route) => {
   const t = route.config.transform;
   const response = headerEdits(t.response.headers);
-  if (response) {
-    route.responseHeaderEdits.push(function transformResponseHeaders(headers: OutgoingHttpHeaders, req) {
+  const responseHead = response && {
+    edit: function transformResponseHeaders(headers: OutgoingHttpHeaders, req) {
       applyHeaderEdits(headers, response, req);
-    } satisfies ResponseHeaderEdit);
-  }
+    } satisfies ResponseHeaderEdit,
+  };
   const request = headerEdits(t.request.headers);
   const query = queryEdits(t.request.query);
-  if (!request && !query) return null;
-  return function transform(req, _res, next) {
-    if (request) applyHeaderEdits(req.headers, request, req);
-    if (query) req.url = editQuery(req.url ?? '/', query, req);
-    next();
-  } satisfies Handler;
+  if (!request && !query) return responseHead ? { responseHead } : null;
+  return {
+    request: function transform(req, _res, next) {
+      if (request) applyHeaderEdits(req.headers, request, req);
+      if (query) req.url = editQuery(req.url ?? '/', query, req);
+      next();
+    } satisfies Handler,
+    responseHead,
+  };
 };

@@ -8,13 +8,8 @@ import type { ClientIpResolver } from '../net/client-ip';
 import type { Resources } from '../reload/resources';
 import type { GatewayMetrics } from '../observability/metrics';
 import type { LineWriter } from '../observability/logger';
-import type { CompiledGateway } from '../config/compile';
 import type { RouteMetrics } from '../observability/route-metrics';
 
-/**
- * Node's own request, with the few fields the gateway adds as own properties. They are assigned in
- * the same order for every request (see the dispatcher) so V8 keeps one object shape.
- */
 /** The authenticated caller, set by the auth stage from a verified token's claims. */
 export interface RequestUser {
   sub: string;
@@ -24,9 +19,13 @@ export interface RequestUser {
   forwardHeaders: Readonly<Record<string, string>>;
 }
 
+/**
+ * Node's own request, with the few fields the gateway adds as own properties. They are assigned in
+ * the same order for every request (see the dispatcher) so V8 keeps one object shape.
+ */
 export interface GatewayRequest extends IncomingMessage {
   /** The compiled config serving this request (a reload does not change it mid-request). */
-  gateway: CompiledGateway;
+  gateway: RequestGateway;
   id: string;
   trace: TraceContext;
   clientIp: string;
@@ -91,6 +90,16 @@ export interface RuntimeDeps {
   accessLog: LineWriter;
 }
 
+/**
+ * What the code serving a request reads of the compiled gateway it runs on; the whole of it
+ * (src/gateway/compile.ts) is built from the stages, so they see only this part.
+ */
+export interface RequestGateway {
+  readonly deps: GatewayDeps;
+  /** Whether finished requests get an access line (monitoring.logRequests, and a log that takes info). */
+  readonly logRequests: boolean;
+}
+
 /** Everything a stage may use; nothing comes from module-level singletons. */
 export interface GatewayDeps extends RuntimeDeps {
   clientIp: ClientIpResolver;
@@ -135,24 +144,48 @@ export interface CompiledRoute {
   /** gateway.dropUnderscoreHeaders: client headers with `_` in their name are not passed on. */
   readonly dropUnderscoreHeaders: boolean;
   /**
-   * Upstream response headers never passed on to the client: the hop-by-hop ones, and those stage
-   * factories add (the security headers stage drops software banners).
+   * Upstream response headers never passed on to the client: the hop-by-hop ones, and those the
+   * stages' response-head phase names (the security headers stage drops software banners).
    */
   readonly droppedResponseHeaders: Set<string>;
-  /** Stage checks that also run for WebSocket upgrades on this route, in chain order. */
-  upgradeGuards: readonly RequestGuard[];
+  /** The stages' upgrade phases (checks on the request alone), in chain order; websocket routes only. */
+  readonly upgradeGuards: RequestGuard[];
   /** This route's request counter and duration series, resolved once. */
   readonly metrics: RouteMetrics;
   /**
-   * Edits of proxied response headers (response transforms), registered by stage factories when
-   * the chain is built; the proxy applies them in order to each upstream response.
+   * Edits of proxied response headers (response transforms), from the stages' response-head
+   * phases; the proxy applies them in order to each upstream response.
    */
   readonly responseHeaderEdits: ResponseHeaderEdit[];
+  /** The stages' response-end phases; the proxy runs them after a proxied answer ended whole. */
+  readonly responseEnds: ResponseEnd[];
   /** The compiled stage chain; runs on the raw req/res. */
   handle: (req: GatewayRequest, res: ServerResponse, fail: RequestFailure) => void;
 }
 
+/** Runs once the proxied answer was written whole (a span to end, an answer to store). */
+export type ResponseEnd = (req: GatewayRequest, res: ServerResponse) => void;
+
+/** What a stage does to the head of proxied answers: upstream headers it drops, edits it makes. */
+export interface ResponseHeadPhase {
+  /** Upstream response header names (lowercase) never passed on to the client. */
+  readonly drop?: readonly string[];
+  /** Runs on every proxied answer's headers, in stage order. */
+  readonly edit?: ResponseHeaderEdit;
+}
+
+/**
+ * What a stage does on one route, by phase; the compiler derives the request chain, the upgrade
+ * guards and the response edits from these. A phase a stage leaves out costs the route nothing.
+ */
+export interface StageDescriptor {
+  /** The request chain: Express's middleware contract on the raw req/res. */
+  readonly request?: Handler;
+  /** A check on the request alone that also guards WebSocket upgrades on `websocket: true` routes. */
+  readonly upgrade?: RequestGuard;
+  readonly responseHead?: ResponseHeadPhase;
+  readonly responseEnd?: ResponseEnd;
+}
+
 /** A stage: runs once per route per compiled config; `null` when the route does not use it. */
-export type StageFactory = (route: CompiledRoute, config: GatewayConfig, deps: StageDeps) => Handler | null;
-/** The upgrade half of a stage whose check needs only the request; `null` when the route does not use it. */
-export type GuardFactory = (route: CompiledRoute, config: GatewayConfig, deps: StageDeps) => RequestGuard | null;
+export type StageFactory = (route: CompiledRoute, config: GatewayConfig, deps: StageDeps) => StageDescriptor | null;

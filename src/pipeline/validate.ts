@@ -3,6 +3,8 @@ import { GatewayError } from '../errors/catalog';
 import { readBody } from './read-body';
 import { createAjv, loadRequestSchema, VALIDATE_KEY } from '../validation/request-schema';
 import type { GatewayRequest, Handler, Next, StageFactory } from './types';
+import { payloadTooLarge } from '../errors/coded';
+import { onRequest } from './descriptor';
 
 /** The media type of a Content-Type header, lowercased, without parameters. */
 function mediaType(header: string | undefined): string {
@@ -59,7 +61,7 @@ export const createValidateStage: StageFactory = (route, _config, deps) => {
     next();
   }
 
-  return function validateRequest(req, _res, next) {
+  return onRequest(function validateRequest(req, _res, next) {
     const type = mediaType(req.headers['content-type']);
     if (accepted.length && (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) && !accepted.includes(type)) {
       return next(new GatewayError('GW_UNSUPPORTED_MEDIA_TYPE', `Content-Type "${type || '(none)'}" is not accepted here; accepted: ${accepted.join(', ')}`));
@@ -72,7 +74,7 @@ export const createValidateStage: StageFactory = (route, _config, deps) => {
     if (!isJson(type)) return next(new GatewayError('GW_UNSUPPORTED_MEDIA_TYPE', `This call takes a JSON body (Content-Type: application/json), not "${type || '(none)'}"`));
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) > limit) {
-      return next(new GatewayError('GW_PAYLOAD_TOO_LARGE', `The request body (${declared} bytes) exceeds this route's limit of ${limit} bytes`, { connection: 'close' }));
+      return next(payloadTooLarge(limit, declared));
     }
     readBody(req, limit)
       .then(
@@ -84,5 +86,5 @@ export const createValidateStage: StageFactory = (route, _config, deps) => {
       )
       // An exception in the check takes the error exit, never the process's unhandled rejections.
       .catch(next);
-  } satisfies Handler;
+  } satisfies Handler);
 };

@@ -34,11 +34,6 @@ export class Resources {
     return value;
   }
 
-  /** Keys this gateway took over from the previous one unchanged. */
-  keptFromPrevious(): string[] {
-    return this.previous ? [...this.previous.carried] : [];
-  }
-
   /** After a swap: disposes what the next gateway did not take over. */
   async retire(): Promise<void> {
     const leaving = [...this.held].filter(([key]) => !this.carried.has(key));

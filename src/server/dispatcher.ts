@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CompiledGateway } from '../config/compile';
+import type { CompiledGateway } from '../gateway/compile';
 import { GatewayError } from '../errors/catalog';
 import { recordFinished } from '../observability/request-observer';
 import type { GatewayRequest } from '../pipeline/types';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, Server, ServerResponse } from 'node:http';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
-import { compileGateway, compileGatewayBesideServing, CompiledGateway } from '../config/compile';
+import { compileGateway, compileGatewayBesideServing, CompiledGateway } from '../gateway/compile';
 import type { GatewayConfig } from '../config/types';
 import { parseDuration, parseSize } from '../config/units';
 import { GatewayError } from '../errors/catalog';
@@ -88,7 +88,9 @@ export class GatewayServer {
     const management = createManagementApp({ ...managementContext, publicPort: true });
     this.state = {
       current: () => this.gateway,
-      management: (req, res) => management(req as never, res as never),
+      management: (req, res) => {
+        management(req as never, res as never);
+      },
       draining: () => this.isStopping,
       inFlight: 0,
     };
@@ -105,7 +107,9 @@ export class GatewayServer {
     });
     if (g.managementPort > 0) {
       const listenerApp = createManagementApp({ ...managementContext, publicPort: false });
-      this.managementServer = this.createNodeServer(config, createManagementDispatcher(() => this.gateway, (req, res) => listenerApp(req as never, res as never)));
+      this.managementServer = this.createNodeServer(config, createManagementDispatcher(() => this.gateway, (req, res) => {
+        listenerApp(req as never, res as never);
+      }));
     }
     this.applyServerTimeouts(config);
     this.metrics.observe({ services: () => this.gateway.services.values(), inFlight: () => this.state.inFlight });

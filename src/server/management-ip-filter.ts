@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import type { CompiledGateway } from '../config/compile';
+import type { CompiledGateway } from '../gateway/compile';
 import { GatewayError } from '../errors/catalog';
 import { ipRule, IpRule, refusal } from '../pipeline/ip-filter';
 import type { GatewayRequest } from '../pipeline/types';

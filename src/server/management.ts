@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { NextFunction, Request, Response } from 'express';
 import { ERROR_CATALOG, GatewayError } from '../errors/catalog';
 import { asGatewayError, writeProblem } from '../errors/problem';
-import type { CompiledGateway } from '../config/compile';
+import type { CompiledGateway } from '../gateway/compile';
 import type { GatewayRequest } from '../pipeline/types';
 import type { Logger } from '../observability/logger';
 import { MANAGEMENT_PATHS } from '../routing/management-paths';

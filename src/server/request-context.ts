@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { CompiledGateway } from '../config/compile';
+import type { CompiledGateway } from '../gateway/compile';
 import type { GatewayRequest } from '../pipeline/types';
 import { requestIdFrom, traceContextFrom } from '../observability/request-id';
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { CompiledGateway } from '../config/compile';
+import type { CompiledGateway } from '../gateway/compile';
 import { GatewayError } from '../errors/catalog';
 import { asGatewayError, writeProblemToSocket } from '../errors/problem';
 import { replaceIdentityHeaders } from '../auth/identity';
@@ -10,6 +10,7 @@ import { RouteTable } from '../routing/route-table';
 import { upstreamTarget } from '../routing/rewrite';
 import { initRequest } from './request-context';
 import { framingRefusal } from './request-checks';
+import { noHealthyInstance } from '../errors/coded';
 
 /**
  * WebSocket upgrades: the same route table and path guards as plain requests; only routes with
@@ -49,7 +50,7 @@ export function createUpgradeHandler(current: () => CompiledGateway) {
       const instance = route.service.balancer.pick();
       const proxy = gw.websockets.get(route.service.name);
       if (!instance || !proxy) {
-        return refuse(new GatewayError('GW_NO_HEALTHY_INSTANCE', `No instance of service "${route.service.name}" is available`, { 'retry-after': '5' }));
+        return refuse(noHealthyInstance(route.service.name));
       }
       req.upstream = instance;
       req.url = upstreamTarget(req.url ?? '/', route.prefix, route.rewrite);

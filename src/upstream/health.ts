@@ -1,6 +1,7 @@
 import { Agent, smallRequest } from './undici';
 import type { ServiceConfig } from '../config/types';
 import { parseDuration } from '../config/units';
+import { upstreamErrorCode } from './upstream-error';
 
 export type HealthStatus = 'unknown' | 'healthy' | 'unhealthy';
 
@@ -126,8 +127,7 @@ export class HealthCheck {
       });
       if (!this.config.expectStatus.includes(res.statusCode)) failure = `status ${res.statusCode}`;
     } catch (err) {
-      const e = err as { code?: string; cause?: { code?: string }; name?: string; message?: string };
-      failure = this.abort.signal.aborted ? `no answer within ${this.timeoutMs} ms` : e.code ?? e.cause?.code ?? e.message ?? 'error';
+      failure = this.abort.signal.aborted ? `no answer within ${this.timeoutMs} ms` : upstreamErrorCode(err) || (err as Error)?.message || 'error';
     } finally {
       clearTimeout(timeout);
       this.running = false;

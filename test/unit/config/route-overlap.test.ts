@@ -1,5 +1,5 @@
 import { checkSemantics } from '../../../src/config/checks';
-import { EMPTY_SOURCE_MAP } from '../../../src/config/source-map';
+import { EMPTY_SOURCE_MAP } from '../../helpers/source-map';
 import type { GatewayConfig, HttpMethod } from '../../../src/config/types';
 
 /** Just what the overlap check reads: services and routes (every other block is optional to it). */

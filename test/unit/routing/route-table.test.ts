@@ -1,4 +1,4 @@
-import { compileGateway, CompiledGateway } from '../../../src/config/compile';
+import { compileGateway, CompiledGateway } from '../../../src/gateway/compile';
 import { silentLogger } from '../../../src/observability/logger';
 import { upstreamTarget } from '../../../src/routing/rewrite';
 import { runtimeDeps } from '../../../src/server/gateway-server';

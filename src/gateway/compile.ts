@@ -1,8 +1,8 @@
-import type { GatewayConfig, RouteConfig } from './types';
-import { parseDuration, parseSize } from './units';
+import type { GatewayConfig, RouteConfig } from '../config/types';
+import { parseDuration, parseSize } from '../config/units';
 import { composeChain } from '../pipeline/chain';
-import { STAGES, UPGRADE_GUARDS } from '../pipeline';
-import type { CompiledRoute, GatewayDeps, Handler, HeaderList, RequestFailure, RequestGuard, RuntimeDeps, StageDeps } from '../pipeline/types';
+import { STAGES } from '../pipeline';
+import type { CompiledRoute, RequestGateway, GatewayDeps, Handler, HeaderList, RequestFailure, RuntimeDeps, StageDeps } from '../pipeline/types';
 import { droppedRequestHeaders, droppedResponseHeaders } from '../pipeline/proxy-headers';
 import { securityHeaderList } from '../pipeline/security-headers';
 import { identityHeaderNames } from '../auth/identity';
@@ -15,7 +15,7 @@ import { UpstreamService } from '../upstream/service';
 import { WebSocketProxy } from '../upstream/websocket';
 
 /** One complete, immutable gateway built from one config; a reload builds another and swaps. */
-export interface CompiledGateway {
+export interface CompiledGateway extends RequestGateway {
   readonly config: GatewayConfig;
   readonly table: RouteTable;
   readonly routes: readonly CompiledRoute[];
@@ -29,8 +29,6 @@ export interface CompiledGateway {
   readonly securityHeaders: HeaderList;
   /** The error exit of this gateway's requests (counts the error, writes problem+json). */
   readonly fail: RequestFailure;
-  /** Whether finished requests get an access line (monitoring.logRequests, and a log that takes info). */
-  readonly logRequests: boolean;
   /** Starts the active health checks; a compiled gateway that only explains or lints never probes. */
   start(): void;
   /** After a reload swapped this gateway out: releases what the new one did not take over. */
@@ -130,21 +128,25 @@ function* build(config: GatewayConfig, deps: GatewayDeps): Generator<void, Compi
       metrics: new RouteMetrics(deps.metrics, service.name, rc.name),
       droppedResponseHeaders: droppedResponseHeaders(),
       responseHeaderEdits: [],
+      responseEnds: [],
       handle: () => undefined,
     };
+    // Each stage's phases go where they run; the proxy (last) reads the response edits when it is built.
     const handlers: Handler[] = [];
     const names: string[] = [];
     for (const stage of STAGES) {
-      const handler = stage.create(route, config, stageDeps);
-      if (handler) {
-        handlers.push(handler);
+      const phases = stage.create(route, config, stageDeps);
+      if (phases === null) continue;
+      if (phases.request) {
+        handlers.push(phases.request);
         names.push(stage.name);
       }
+      if (phases.upgrade && route.websocket) route.upgradeGuards.push(phases.upgrade);
+      for (const name of phases.responseHead?.drop ?? []) route.droppedResponseHeaders.add(name);
+      if (phases.responseHead?.edit) route.responseHeaderEdits.push(phases.responseHead.edit);
+      if (phases.responseEnd) route.responseEnds.push(phases.responseEnd);
     }
     route.handle = composeChain(handlers);
-    if (route.websocket) {
-      route.upgradeGuards = UPGRADE_GUARDS.map((g) => g.create(route, config, stageDeps)).filter((g): g is RequestGuard => g !== null);
-    }
     stagesByRoute.set(rc.name, names);
     routes.push(route);
   }

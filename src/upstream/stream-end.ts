@@ -1,4 +1,4 @@
-import type { StreamEnd } from './types';
+import type { StreamEnd } from '../pipeline/types';
 
 /** route.streamIdleTimeout when a hand-built config has none (the schema's default). */
 export const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 60_000;

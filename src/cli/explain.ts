@@ -1,3 +1,4 @@
+import type { DiscoveryConfig } from '../config/types';
 import { compileGateway } from '../gateway/compile';
 import type { GatewayConfig } from '../config/types';
 import { silentLogger } from '../observability/logger';
@@ -44,8 +45,7 @@ export async function explain(config: GatewayConfig, method: string, url: string
           `  service:   ${r.service.name} (${config.loadBalancing.enabled ? r.service.config.loadBalancer : 'first_available'})`,
           `  stages:    ${(gw.stagesByRoute.get(r.name) ?? []).join(' → ')}`,
           `  timeout:   ${r.timeoutMs} ms, max body ${r.maxBodyBytes} bytes${r.websocket ? ', websocket upgrades proxied' : ''}`,
-          '  upstream candidates:',
-          ...r.service.instances.map((i) => `    ${i.origin}${target} (weight ${i.weight})`),
+          ...upstreamCandidates(r.service.config.discovery, r.service.instances, target),
         ];
         return { matched: true, text: lines.join('\n') + '\n' };
       }
@@ -53,4 +53,14 @@ export async function explain(config: GatewayConfig, method: string, url: string
   } finally {
     await gw.close();
   }
+}
+
+/** The instances a route's requests go to: listed, or, for a discovered service, how they are found. */
+function upstreamCandidates(discovery: DiscoveryConfig, instances: readonly { origin: string; weight: number }[], target: string): string[] {
+  if (discovery.dns === '') return ['  upstream candidates:', ...instances.map((i) => `    ${i.origin}${target} (weight ${i.weight})`)];
+  const type = discovery.type === 'auto' ? (discovery.dns.startsWith('_') ? 'SRV' : 'A') : discovery.type;
+  const port = type === 'SRV' ? 'the ports of its SRV records' : `port ${discovery.port || (discovery.scheme === 'https' ? 443 : 80)}`;
+  return [
+    `  upstream candidates: discovered in DNS, ${type} records of ${discovery.dns} (${discovery.scheme}, ${port}, looked up every ${discovery.refresh} at most), path ${target}`,
+  ];
 }

@@ -2,6 +2,7 @@ import type { GatewayConfig } from '../config/types';
 import type { Logger } from '../observability/logger';
 import type { HealthFindings } from '../server/gateway-server';
 import { UpstreamService } from '../upstream/service';
+import { instanceSourceFor } from '../discovery/source-for';
 
 /**
  * The active health checks of a cluster, run once, in the primary: N workers probing each on its
@@ -16,12 +17,14 @@ export class ClusterHealthMonitor {
   apply(config: GatewayConfig): void {
     const keep = new Set<string>();
     for (const [name, svc] of Object.entries(config.services)) {
-      const fingerprint = JSON.stringify([svc, config.loadBalancing.enabled]);
+      const fingerprint = JSON.stringify([svc, config.loadBalancing.enabled, config.gateway.dnsServers]);
       keep.add(name);
       const held = this.services.get(name);
       if (held?.fingerprint === fingerprint) continue;
       if (held) void held.service.close();
-      const service = new UpstreamService(name, svc, config.loadBalancing.enabled, { logger: this.logger, now: Date.now });
+      // A discovered service is looked up here too, so that the instances the workers find are checked.
+      const source = instanceSourceFor(name, svc, { logger: this.logger, dnsServers: config.gateway.dnsServers });
+      const service = new UpstreamService(name, svc, config.loadBalancing.enabled, { logger: this.logger, now: Date.now }, source);
       service.startHealthChecks();
       this.services.set(name, { fingerprint, service });
     }

@@ -41,6 +41,32 @@ function checkRewrite(route: RouteConfig, i: number, report: Report): void {
   if (/[?#\s]/.test(rewrite)) report(p, `"${rewrite}" must be a plain path (no query, fragment or spaces)`);
 }
 
+/** A service takes its instances from exactly one place: `instances` or `discovery`. */
+function checkInstanceSource(service: { instances?: unknown; discovery?: unknown }, sp: string, report: Report): void {
+  const listed = Array.isArray(service.instances) && service.instances.length > 0;
+  const d = service.discovery && typeof service.discovery === 'object' ? (service.discovery as Record<string, unknown>) : {};
+  const discovered = typeof d.dns === 'string' && d.dns !== '';
+  if (listed && discovered) {
+    return report(`${sp}/discovery/dns`, 'a service takes its instances from `instances` or from `discovery`, not both: remove one of them');
+  }
+  if (!listed && !discovered) {
+    return report(sp, 'the service has no instances: list them in `instances` (e.g. ["http://samples:8081"]) or find them in DNS with `discovery: { dns: NAME, port: PORT }`', { key: true });
+  }
+  if (!discovered) return;
+  checkPositiveDuration(d.refresh, `${sp}/discovery/refresh`, report);
+  checkPositiveDuration(d.minRefresh, `${sp}/discovery/minRefresh`, report);
+  checkPositiveDuration(d.timeout, `${sp}/discovery/timeout`, report);
+  const refresh = typeof d.refresh === 'string' ? parseDuration(d.refresh) : undefined;
+  const minRefresh = typeof d.minRefresh === 'string' ? parseDuration(d.minRefresh) : undefined;
+  if (refresh !== undefined && minRefresh !== undefined && minRefresh > refresh) {
+    report(`${sp}/discovery/minRefresh`, `minRefresh (${String(d.minRefresh)}) is longer than refresh (${String(d.refresh)}): lookups would never come sooner than the longest wait; make minRefresh shorter`);
+  }
+  const type = d.type === 'auto' || d.type === undefined ? (String(d.dns).startsWith('_') ? 'SRV' : 'A') : d.type;
+  if (type === 'SRV' && !String(d.dns).startsWith('_')) {
+    report(`${sp}/discovery/dns`, `"${String(d.dns)}" is not an SRV name: SRV names start with _service._proto, e.g. _http._tcp.samples.lab`, { severity: 'warning' });
+  }
+}
+
 function checkPositiveDuration(value: unknown, pointer: string, report: Report, allowZero = false): void {
   if (typeof value !== 'string') return;
   const ms = parseDuration(value);
@@ -292,6 +318,7 @@ export function checkSemantics(c: GatewayConfig, file: string, map: SourceMap): 
         report(urlPointer, `"${inst.url}" must be scheme://host:port only (no path, query or credentials); put path changes in the route's rewrite`);
       }
     });
+    checkInstanceSource(service as { instances?: unknown; discovery?: unknown }, sp, report);
     const hc = service.healthCheck;
     if (hc && typeof hc === 'object') {
       checkPositiveDuration(hc.interval, `${sp}/healthCheck/interval`, report);

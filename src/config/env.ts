@@ -84,6 +84,11 @@ const duration: Parser = (text) => {
 const workerCount: Parser = (text) => (text.trim() === 'auto' ? { value: 'auto' } : integer(1, 256)(text));
 const oneOf = (...allowed: string[]): Parser => (text) =>
   allowed.includes(text.trim()) ? { value: text.trim() } : { error: `must be one of ${allowed.join(', ')}` };
+/** A comma-separated list (`10.0.0.10,10.0.0.11:5353`). */
+const commaList: Parser = (text) => {
+  const items = text.split(',').map((t) => t.trim()).filter(Boolean);
+  return items.length > 0 ? { value: items } : { error: 'must be a comma-separated list, e.g. 10.0.0.10,10.0.0.11:5353' };
+};
 const jsonStringArray: Parser = (text) => {
   try {
     const parsed: unknown = JSON.parse(text);
@@ -113,6 +118,7 @@ export const ENV_OVERRIDES: { variable: string; pointers: string[]; parse: Parse
   { variable: 'WORKERS', pointers: ['/gateway/workers'], parse: workerCount },
   { variable: 'SHUTDOWN_DELAY', pointers: ['/gateway/shutdownDelay'], parse: duration },
   { variable: 'DRAIN_TIMEOUT', pointers: ['/gateway/drainTimeout'], parse: duration },
+  { variable: 'DNS_SERVERS', pointers: ['/gateway/dnsServers'], parse: commaList },
   { variable: 'MAX_CONCURRENT_REQUESTS', pointers: ['/gateway/maxConcurrentRequests'], parse: integer(1) },
   { variable: 'MAX_CONCURRENT_REQUESTS_PER_CLIENT', pointers: ['/gateway/maxConcurrentRequestsPerClient'], parse: integer(0) },
   { variable: 'LOAD_BALANCER__ENABLED', pointers: ['/loadBalancing/enabled'], parse: boolean },
@@ -195,6 +201,8 @@ export function applyEnvOverrides(document: unknown, env: Env, file: string, sou
         continue;
       }
       service.instances = urls;
+      // A list of URLs is a fixed list: it replaces discovery too.
+      delete service.discovery;
       continue;
     }
     if (m[2] === 'PORT') {
@@ -205,6 +213,12 @@ export function applyEnvOverrides(document: unknown, env: Env, file: string, sou
       }
     } else if (!/^[A-Za-z0-9.-]+$|^\[[0-9a-fA-F:.]+\]$/.test(text.trim())) {
       report(pointer, `${variable}=${JSON.stringify(text)} must be a host name or address; fix or unset ${variable}`);
+      continue;
+    }
+    const discovery = service.discovery;
+    if (discovery !== null && typeof discovery === 'object' && typeof (discovery as Record<string, unknown>).dns === 'string' && (discovery as Record<string, unknown>).dns !== '') {
+      // A discovered service: HOST is the name looked up, PORT the port of its addresses.
+      service.discovery = { ...(discovery as Record<string, unknown>), ...(m[2] === 'HOST' ? { dns: text.trim() } : { port: Number(text.trim()) }) };
       continue;
     }
     if (!Array.isArray(service.instances)) continue;

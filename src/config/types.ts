@@ -50,8 +50,20 @@ export interface InstanceConfig {
   weight: number;
 }
 
+/** A service's instances from DNS instead of a list; `dns: ""` (the default) means none. */
+export interface DiscoveryConfig {
+  dns: string;
+  type: 'auto' | 'A' | 'AAAA' | 'SRV';
+  port: number;
+  scheme: 'http' | 'https';
+  refresh: string;
+  minRefresh: string;
+  timeout: string;
+}
+
 export interface ServiceConfig {
   instances: InstanceConfig[];
+  discovery: DiscoveryConfig;
   loadBalancer: Algorithm;
   connections: number;
   healthCheck: {
@@ -119,6 +131,8 @@ export interface GatewayConfig {
     /** Its address; empty: the same as `host`. */
     managementHost: string;
     dropUnderscoreHeaders: boolean;
+    /** DNS servers for service discovery (`host` or `host:port`); empty: the system's. */
+    dnsServers: string[];
   };
   defaults: {
     timeout: string;

@@ -12,6 +12,7 @@ import { Resources } from '../reload/resources';
 import { RouteMetrics } from '../observability/route-metrics';
 import { RouteTable } from '../routing/route-table';
 import { UpstreamService } from '../upstream/service';
+import { instanceSourceFor } from '../discovery/source-for';
 import { WebSocketProxy } from '../upstream/websocket';
 
 /** One complete, immutable gateway built from one config; a reload builds another and swaps. */
@@ -94,11 +95,21 @@ function* build(config: GatewayConfig, deps: GatewayDeps): Generator<void, Compi
   const { resources } = deps;
   const services = new Map<string, UpstreamService>();
   for (const [name, svc] of Object.entries(config.services)) {
-    const fingerprint = JSON.stringify([svc, config.loadBalancing.enabled]);
+    // An unchanged service keeps its instances across a reload: for a discovered one, also the
+    // set it found and its lookups (the DNS servers are part of its settings).
+    const discovered = svc.discovery.dns !== '';
+    const fingerprint = JSON.stringify([svc, config.loadBalancing.enabled, discovered ? config.gateway.dnsServers : null]);
     const service = resources.reuse(
       `service:${name}`,
       fingerprint,
-      () => new UpstreamService(name, svc, config.loadBalancing.enabled, deps),
+      () =>
+        new UpstreamService(
+          name,
+          svc,
+          config.loadBalancing.enabled,
+          deps,
+          instanceSourceFor(name, svc, { logger: deps.logger, dnsServers: config.gateway.dnsServers, discoveryFailed: (service, code) => deps.metrics.discoveryFailed(service, code) }),
+        ),
       (s) => s.close(),
     );
     services.set(name, service);

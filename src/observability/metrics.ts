@@ -33,6 +33,7 @@ export class GatewayMetrics {
   readonly rateLimited: Counter<'route' | 'key_type'>;
   readonly rateLimitStoreErrors: Counter;
   readonly retries: Counter<'service'>;
+  readonly discoveryErrors: Counter<'service' | 'error'>;
   readonly reloads: Counter<'result'>;
   readonly lastReloadSuccess: Gauge;
   private source: MetricsSource = { services: () => [], inFlight: () => 0 };
@@ -117,6 +118,24 @@ export class GatewayMetrics {
       help: 'Rate-limit store (Redis) failures; requests were then allowed or denied per onStoreError.',
       registers,
     });
+    new Gauge({
+      name: 'gateway_service_instances',
+      // Cluster mode adds up the workers' series; each worker finds the same set: the highest wins.
+      aggregator: 'max',
+      help: 'Instances each service has now (listed, or found by discovery), in rotation or not.',
+      labelNames: ['service'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of metrics.source.services()) this.set({ service: s.name }, s.instances.length);
+      },
+    });
+    this.discoveryErrors = new Counter({
+      name: 'gateway_discovery_errors_total',
+      help: 'Failed service discovery lookups, by service and error (ENOTFOUND, ESERVFAIL, ETIMEOUT, ...); the last instances found keep serving.',
+      labelNames: ['service', 'error'],
+      registers,
+    });
     this.retries = new Counter({
       name: 'gateway_retries_total',
       help: 'Upstream attempts beyond the first, by service.',
@@ -151,6 +170,10 @@ export class GatewayMetrics {
   /** Where the scrape-time gauges read the running gateway from. */
   observe(source: MetricsSource): void {
     this.source = source;
+  }
+
+  discoveryFailed(service: string, code: string): void {
+    this.discoveryErrors.inc({ service, error: code });
   }
 
   error(service: string | undefined, type: string): void {

@@ -78,6 +78,10 @@ export function upstreamRequestHeaders(req: GatewayRequest, trustedPeer: boolean
   const host = typeof priorHost === 'string' ? priorHost : incoming.host;
   if (host) out.push('x-forwarded-host', host);
   out.push('x-request-id', req.id, 'traceparent', req.trace.traceparent);
+  // A discovered instance is an address: its virtual host is the service's name (undici sends the
+  // address otherwise).
+  const upstreamHost = route.service.hostHeader;
+  if (upstreamHost !== undefined) out.push('host', upstreamHost);
   return out;
 }
 

@@ -58,6 +58,7 @@ function leastConnections<T extends Balanceable>(instances: readonly T[]): Balan
     pick(exclude) {
       let best: T | undefined;
       const n = instances.length;
+      if (n === 0) return undefined; // a discovered service with no instance now
       for (let k = 0; k < n; k++) {
         const inst = instances[(offset + k) % n];
         if (inst === exclude || !inst.available()) continue;

@@ -31,7 +31,9 @@ export class RouteProxy implements AttemptRoute {
    * for its client.
    */
   readonly undiciTimeoutMs: number;
-  private readonly upstreamTimers;
+  /** Each instance's upstream-duration series, resolved on its first answer (instances may be discovered later). */
+  private readonly upstreamTimers = new WeakMap<UpstreamInstance, ReturnType<GatewayMetrics['upstreamDuration']['labels']>>();
+  private readonly upstreamDuration: GatewayMetrics['upstreamDuration'];
   /** The names in the last answer-headers list seen (one list per compiled config) and the request id's. */
   private ownList: HeaderList = [];
   private ownNames: ReadonlySet<string> = new Set(['x-request-id']);
@@ -61,7 +63,8 @@ export class RouteProxy implements AttemptRoute {
     this.deadlines = new DeadlineList(timeoutMs);
     this.undiciTimeoutMs = timeoutMs + 1000;
     this.pauses = new DeadlineList(this.undiciTimeoutMs);
-    this.upstreamTimers = new Map(service.instances.map((i) => [i, metrics.upstreamDuration.labels({ service: service.name, upstream: i.url })]));
+    this.upstreamDuration = metrics.upstreamDuration;
+    for (const i of service.instances) this.upstreamTimers.set(i, metrics.upstreamDuration.labels({ service: service.name, upstream: i.url }));
   }
 
   /** The client response head for an upstream answer: the gateway's own headers join the upstream's. */
@@ -94,7 +97,12 @@ export class RouteProxy implements AttemptRoute {
   }
 
   timeUpstream(instance: UpstreamInstance, seconds: number): void {
-    this.upstreamTimers.get(instance)?.observe(seconds);
+    let timer = this.upstreamTimers.get(instance);
+    if (timer === undefined) {
+      timer = this.upstreamDuration.labels({ service: this.service.name, upstream: instance.url });
+      this.upstreamTimers.set(instance, timer);
+    }
+    timer.observe(seconds);
   }
 
   /** Moves a failed attempt on to another instance if the request may still be retried. */

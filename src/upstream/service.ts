@@ -4,6 +4,7 @@ import type { Logger } from '../observability/logger';
 import { Balancer, createBalancer } from './balancer';
 import { CircuitBreaker, CircuitState } from './circuit-breaker';
 import { HealthCheck, HealthStatus } from './health';
+import { DiscoveryView, InstanceSource, InstanceSpec, StaticInstanceSource } from './instance-source';
 
 /** What an upstream service needs from its surroundings. */
 export interface UpstreamDeps {
@@ -15,6 +16,8 @@ export interface UpstreamDeps {
 export class UpstreamInstance {
   readonly origin: string;
   inFlight = 0;
+  /** Set by a source that discovers instances: an SRV record's weight may change. */
+  weight: number;
   private poolInstance: Pool | undefined;
   readonly health: HealthCheck;
   readonly breaker: CircuitBreaker;
@@ -22,12 +25,13 @@ export class UpstreamInstance {
   constructor(
     readonly service: string,
     readonly url: string,
-    readonly weight: number,
+    weight: number,
     readonly connections: number,
     config: ServiceConfig,
     checkAgent: Agent,
     deps: UpstreamDeps,
   ) {
+    this.weight = weight;
     this.origin = new URL(url).origin;
     this.health = new HealthCheck(this.origin, config.healthCheck, checkAgent, deps.now, (t) =>
       deps.logger.warn('instance health changed', { service, instance: url, from: t.from, to: t.to, reason: t.reason }),
@@ -76,41 +80,98 @@ export interface InstanceView {
   consecutiveFailedRequests: number;
 }
 
+/**
+ * One upstream service: its instances, as its source says they are, and the balancer over them.
+ * When the source changes the set (DNS discovery), an instance that stays (same URL) keeps its
+ * pool, health, circuit state and in-flight count; a new one starts `unknown` and is health-checked;
+ * one that left gets no new request from that moment and its pool closes once its requests are done.
+ */
 export class UpstreamService {
-  readonly instances: UpstreamInstance[];
-  readonly balancer: Balancer<UpstreamInstance>;
+  private list: UpstreamInstance[] = [];
+  private balancerOf: Balancer<UpstreamInstance>;
   /** Health probes use their own small agent, so a saturated request pool cannot fail them. */
   private readonly checkAgent = new Agent({ connections: 1, keepAliveTimeout: 5_000 });
+  private checksStarted = false;
+  private closed = false;
+  readonly source: InstanceSource;
+  /** The `Host` header of requests to a discovered instance: the name, not the address; else undefined. */
+  readonly hostHeader: string | undefined;
 
   constructor(
     readonly name: string,
     readonly config: ServiceConfig,
     readonly loadBalancingEnabled: boolean,
-    deps: UpstreamDeps,
+    private readonly deps: UpstreamDeps,
+    source?: InstanceSource,
   ) {
-    this.instances = config.instances.map(
-      (i) => new UpstreamInstance(name, i.url, i.weight, config.connections, config, this.checkAgent, deps),
-    );
-    this.balancer = createBalancer(config.loadBalancer, this.instances, loadBalancingEnabled);
+    this.source = source ?? new StaticInstanceSource(config.instances.map((i) => ({ url: i.url, weight: i.weight })));
+    this.hostHeader = this.source.hostHeader;
+    this.list = this.source.current().map((spec) => this.instanceFor(spec));
+    this.balancerOf = createBalancer(config.loadBalancer, this.list, loadBalancingEnabled);
+    this.source.onChange((specs) => this.follow(specs));
+  }
+
+  /** The instances in rotation now; a new array whenever the set changes (never mutated in place). */
+  get instances(): readonly UpstreamInstance[] {
+    return this.list;
+  }
+
+  /** Rebuilt with each new set, so per-index state (round robin's position) always fits the list. */
+  get balancer(): Balancer<UpstreamInstance> {
+    return this.balancerOf;
+  }
+
+
+  get discovery(): DiscoveryView | null {
+    return this.source.view();
   }
 
   get algorithm(): string {
     return this.loadBalancingEnabled ? this.config.loadBalancer : 'first_available';
   }
 
-  startHealthChecks(): void {
-    for (const i of this.instances) i.health.start();
+  private instanceFor(spec: InstanceSpec): UpstreamInstance {
+    return new UpstreamInstance(this.name, spec.url, spec.weight, this.config.connections, this.config, this.checkAgent, this.deps);
   }
 
-  /** healthy: every instance in rotation; degraded: some out; unhealthy: none left. */
+  private follow(specs: readonly InstanceSpec[]): void {
+    if (this.closed) return;
+    const byUrl = new Map(this.list.map((i) => [i.url, i]));
+    const next = specs.map((spec) => {
+      const kept = byUrl.get(spec.url);
+      if (kept === undefined) {
+        const added = this.instanceFor(spec);
+        if (this.checksStarted) added.health.start();
+        return added;
+      }
+      byUrl.delete(spec.url);
+      kept.weight = spec.weight;
+      return kept;
+    });
+    this.list = next;
+    this.balancerOf = createBalancer(this.config.loadBalancer, next, this.loadBalancingEnabled);
+    // undici's close waits for the requests the pool is still serving, then closes its sockets.
+    for (const removed of byUrl.values()) void removed.close();
+  }
+
+  startHealthChecks(): void {
+    this.checksStarted = true;
+    for (const i of this.list) i.health.start();
+    this.source.start();
+  }
+
+  /**
+   * healthy: every instance in rotation; degraded: some out; unhealthy: none left, which is also
+   * a discovered service without instances (its name does not resolve yet, or has no address).
+   */
   status(): ServiceStatus {
-    const available = this.instances.filter((i) => i.available()).length;
-    if (available === this.instances.length) return 'healthy';
-    return available === 0 ? 'unhealthy' : 'degraded';
+    const available = this.list.filter((i) => i.available()).length;
+    if (available === 0) return 'unhealthy';
+    return available === this.list.length ? 'healthy' : 'degraded';
   }
 
   view(): InstanceView[] {
-    return this.instances.map((i) => ({
+    return this.list.map((i) => ({
       url: i.url,
       weight: i.weight,
       available: i.available(),
@@ -125,7 +186,9 @@ export class UpstreamService {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.instances.map((i) => i.close()));
+    this.closed = true;
+    this.source.stop();
+    await Promise.all(this.list.map((i) => i.close()));
     await this.checkAgent.close().catch(() => this.checkAgent.destroy());
   }
 }

@@ -13,15 +13,20 @@ import type { UpstreamService } from './service';
 export class WebSocketProxy {
   private readonly agent = new Agent({ keepAlive: true });
   private readonly proxy: RequestHandler;
+  private readonly hostHeader: string | undefined;
 
   constructor(service: UpstreamService, logger: Logger) {
     // Loaded only when a config has a WebSocket route: http-proxy and its dependencies add several
     // MiB to the resident size of every other gateway.
+    this.hostHeader = service.hostHeader;
     const { createProxyMiddleware } = require('http-proxy-middleware') as typeof import('http-proxy-middleware');
     this.proxy = createProxyMiddleware({
-      target: service.instances[0]?.origin,
+      // Only a placeholder: `router` sends each upgrade to the instance the balancer picked for it
+      // (the set of a discovered service changes).
+      target: service.instances[0]?.origin ?? 'http://127.0.0.1',
       ws: true,
-      changeOrigin: true,
+      // A discovered service's upgrades carry its name as Host (set in upgrade()), not the address.
+      changeOrigin: service.hostHeader === undefined,
       agent: this.agent,
       logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
       router: (req: IncomingMessage) => (req as GatewayRequest).upstream?.origin,
@@ -36,6 +41,7 @@ export class WebSocketProxy {
   }
 
   upgrade(req: GatewayRequest, socket: Duplex, head: Buffer): void {
+    if (this.hostHeader !== undefined) req.headers.host = this.hostHeader;
     this.proxy.upgrade?.(req, socket as never, head);
   }
 

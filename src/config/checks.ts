@@ -42,8 +42,9 @@ function checkRewrite(route: RouteConfig, i: number, report: Report): void {
 }
 
 /** A service takes its instances from exactly one place: `instances` or `discovery`. */
-function checkInstanceSource(service: { instances?: unknown; discovery?: unknown }, sp: string, report: Report): void {
-  const listed = Array.isArray(service.instances) && service.instances.length > 0;
+function checkInstanceSource(service: { instances?: unknown; discovery?: unknown }, sp: string, written: boolean, report: Report): void {
+  // Written instances that are not a valid list are the schema's to report.
+  const listed = written || (Array.isArray(service.instances) && service.instances.length > 0);
   const d = service.discovery && typeof service.discovery === 'object' ? (service.discovery as Record<string, unknown>) : {};
   const discovered = typeof d.dns === 'string' && d.dns !== '';
   if (listed && discovered) {
@@ -318,7 +319,7 @@ export function checkSemantics(c: GatewayConfig, file: string, map: SourceMap): 
         report(urlPointer, `"${inst.url}" must be scheme://host:port only (no path, query or credentials); put path changes in the route's rewrite`);
       }
     });
-    checkInstanceSource(service as { instances?: unknown; discovery?: unknown }, sp, report);
+    checkInstanceSource(service as { instances?: unknown; discovery?: unknown }, sp, map.has(`${sp}/instances`), report);
     const hc = service.healthCheck;
     if (hc && typeof hc === 'object') {
       checkPositiveDuration(hc.interval, `${sp}/healthCheck/interval`, report);

@@ -47,8 +47,8 @@ function servicesView(gw: CompiledGateway) {
     status: s.status(),
     loadBalancer: s.algorithm,
     instances: s.instances.map((i) => ({ url: i.url, weight: i.weight, inFlight: i.inFlight, available: i.available() })),
-    // Where the instances come from when DNS finds them (null: listed in routes.yaml).
-    discovery: s.discovery,
+    // Where the instances come from when DNS finds them (absent: listed in routes.yaml).
+    ...(s.discovery === null ? {} : { discovery: s.discovery }),
     routes: gw.routes.filter((r) => r.service === s).map((r) => r.name),
   }));
 }
@@ -58,11 +58,12 @@ function servicesView(gw: CompiledGateway) {
  * service has none left (the only case a readiness probe should act on: 503).
  */
 export function healthOfServices(gw: CompiledGateway) {
-  const services: Record<string, { status: ServiceStatus; algorithm: string; instances: InstanceView[]; discovery: DiscoveryView | null }> = {};
+  const services: Record<string, { status: ServiceStatus; algorithm: string; instances: InstanceView[]; discovery?: DiscoveryView }> = {};
   let overall: ServiceStatus = 'healthy';
   for (const s of gw.services.values()) {
     const status = s.status();
-    services[s.name] = { status, algorithm: s.algorithm, instances: s.view(), discovery: s.discovery };
+    const discovery = s.discovery;
+    services[s.name] = discovery === null ? { status, algorithm: s.algorithm, instances: s.view() } : { status, algorithm: s.algorithm, instances: s.view(), discovery };
     if (status === 'unhealthy') overall = 'unhealthy';
     else if (status === 'degraded' && overall === 'healthy') overall = 'degraded';
   }

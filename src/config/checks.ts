@@ -43,8 +43,10 @@ function checkRewrite(route: RouteConfig, i: number, report: Report): void {
 
 /** A service takes its instances from exactly one place: `instances` or `discovery`. */
 function checkInstanceSource(service: { instances?: unknown; discovery?: unknown }, sp: string, written: boolean, report: Report): void {
-  // Written instances that are not a valid list are the schema's to report.
-  const listed = written || (Array.isArray(service.instances) && service.instances.length > 0);
+  // Instances that are not a list, or an empty list written out, are the schema's to report.
+  const instances = service.instances;
+  if (!Array.isArray(instances) ? instances !== undefined : written && instances.length === 0) return;
+  const listed = Array.isArray(instances) && instances.length > 0;
   const d = service.discovery && typeof service.discovery === 'object' ? (service.discovery as Record<string, unknown>) : {};
   const discovered = typeof d.dns === 'string' && d.dns !== '';
   if (listed && discovered) {

@@ -183,7 +183,7 @@ export function applyEnvOverrides(document: unknown, env: Env, file: string, sou
     for (const name of Object.keys(services)) byEnvName.set(serviceEnvName(name), name);
   }
   for (const [variable, text] of Object.entries(env)) {
-    const m = /^SERVICES__(.+)__(URLS|HOST|PORT)$/.exec(variable);
+    const m = /^SERVICES__(.+)__(URLS|HOST|PORT|DNS)$/.exec(variable);
     if (!m || text === undefined || text === '') continue;
     const name = byEnvName.get(m[1]);
     if (name === undefined) {
@@ -203,6 +203,25 @@ export function applyEnvOverrides(document: unknown, env: Env, file: string, sou
       service.instances = urls;
       // A list of URLs is a fixed list: it replaces discovery too.
       delete service.discovery;
+      continue;
+    }
+    if (m[2] === 'DNS') {
+      // The service's instances are found under this name instead (Compose --scale, a Kubernetes
+      // headless Service); the port and scheme stay those of the first instance written.
+      const first: unknown = Array.isArray(service.instances) ? service.instances[0] : undefined;
+      const raw = first !== null && typeof first === 'object' ? (first as Record<string, unknown>).url : first;
+      let port = 0;
+      let scheme = 'http';
+      try {
+        const u = new URL(String(raw));
+        scheme = u.protocol === 'https:' ? 'https' : 'http';
+        port = u.port === '' ? 0 : Number(u.port);
+      } catch {
+        /* no instance written: the scheme's port */
+      }
+      const prior = service.discovery !== null && typeof service.discovery === 'object' ? (service.discovery as Record<string, unknown>) : {};
+      service.discovery = { port, scheme, ...prior, dns: text.trim() };
+      delete service.instances;
       continue;
     }
     if (m[2] === 'PORT') {

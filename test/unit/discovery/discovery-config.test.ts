@@ -42,6 +42,13 @@ describe('the discovery block', () => {
     expect(result.config?.services.samples.discovery.dns).toBe('');
   });
 
+  it('SERVICES__<NAME>__DNS finds a listed service in DNS instead, on the port and scheme of its first instance', () => {
+    const result = checkConfigText('routes.yaml', DISCOVERED, { SERVICES__TEMPLATES__DNS: 'template-service' });
+    expect(result.problems.filter((p) => p.severity === 'error')).toEqual([]);
+    expect(result.config?.services.templates.instances).toEqual([]);
+    expect(result.config?.services.templates.discovery).toMatchObject({ dns: 'template-service', port: 8083, scheme: 'http' });
+  });
+
   it('DNS_SERVERS sets the resolvers discovery asks', () => {
     const result = checkConfigText('routes.yaml', DISCOVERED, { DNS_SERVERS: '10.0.0.10, 10.0.0.11:5353' });
     expect(result.config?.gateway.dnsServers).toEqual(['10.0.0.10', '10.0.0.11:5353']);

@@ -1,8 +1,14 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, Server } from 'node:http';
+import { join } from 'node:path';
 import type { AddressInfo, Socket } from 'node:net';
 import { configFrom, RunningGateway, startGateway } from '../helpers/gateway';
 import { waitFor } from '../helpers/http';
 import { NXDOMAIN, SERVFAIL, TestDnsServer } from '../helpers/dns-server';
+import { ROOT } from '../helpers/process';
+
+/** Each load's figures, written to test-output/discovery.md when the suite ends. */
+const FIGURES: { scenario: string; requests: number; failed: number; perInstance: string }[] = [];
 
 /**
  * Service discovery against a real DNS server on loopback: instances on 127.0.0.2-5 (one port),
@@ -85,7 +91,9 @@ class Load {
   private running = true;
   private readonly loops: Promise<void>[];
 
-  constructor(private readonly path: string) {
+  private readonly all = new Map<string, number>();
+
+  constructor(private readonly path: string, private readonly scenario: string) {
     this.loops = Array.from({ length: 8 }, (_, client) => this.loop(client));
   }
 
@@ -97,7 +105,10 @@ class Load {
         res.on('end', () => {
           this.total++;
           const instance = String(res.headers['x-instance'] ?? '');
-          if (res.statusCode === 200) this.by.set(instance, (this.by.get(instance) ?? 0) + 1);
+          if (res.statusCode === 200) {
+            this.by.set(instance, (this.by.get(instance) ?? 0) + 1);
+            this.all.set(instance, (this.all.get(instance) ?? 0) + 1);
+          }
           else this.failures.push(`${res.statusCode}`);
           resolve();
         });
@@ -127,6 +138,8 @@ class Load {
   async stop(): Promise<void> {
     this.running = false;
     await Promise.all(this.loops);
+    const perInstance = [...this.all].sort().map(([instance, n]) => `${instance}: ${n}`).join(', ');
+    FIGURES.push({ scenario: this.scenario, requests: this.total, failed: this.failures.length, perInstance });
   }
 }
 
@@ -189,6 +202,9 @@ ${extraRoute}`;
 }
 
 afterAll(async () => {
+  mkdirSync(join(ROOT, 'test-output'), { recursive: true });
+  const rows = FIGURES.map((f) => `| ${f.scenario} | ${f.requests} | ${f.failed} | ${f.perInstance} |`);
+  writeFileSync(join(ROOT, 'test-output', 'discovery.md'), ['| scenario | requests | failed | answered by |', '|---|---|---|---|', ...rows, ''].join('\n'));
   await gw?.stop();
   await dns?.close();
   await Promise.all((instances ?? []).map((i) => new Promise((r) => i.server.close(r))));
@@ -203,7 +219,7 @@ describe('service discovery from DNS, under load', () => {
   });
 
   it('spreads traffic to three instances within one refresh of scaling 1 → 3, then drains two on 3 → 1, without a failed request', async () => {
-    const load = new Load('/samples/list');
+    const load = new Load('/samples/list', 'scale 1 → 3 → 1');
     try {
       await sleep(500);
       expect([...load.take().keys()]).toEqual([ADDRESSES[0]]);
@@ -235,7 +251,7 @@ describe('service discovery from DNS, under load', () => {
   });
 
   it('moves every request when all addresses are swapped, without a failed request', async () => {
-    const load = new Load('/samples/swap');
+    const load = new Load('/samples/swap', 'all addresses swapped');
     try {
       await sleep(300);
       setAddresses(ADDRESSES[2], ADDRESSES[3]);
@@ -264,7 +280,7 @@ describe('service discovery from DNS, under load', () => {
     const wanted = [ADDRESSES[0], ADDRESSES[1]].map((a) => `http://${a}:${port}`).join();
     await waitFor(() => (gw.server.current.services.get('samples')?.instances.map((i) => i.url).sort().join() ?? '') === wanted, 3000, 'the two instances');
     const errorsBefore = await metric('gateway_discovery_errors_total', `service="samples",error="${code}"`);
-    const load = new Load('/samples/failing-dns');
+    const load = new Load('/samples/failing-dns', `lookups fail: ${_name}`);
     try {
       fail();
       await sleep(1200);

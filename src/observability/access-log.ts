@@ -159,7 +159,8 @@ export function writeAccessLine(out: LineWriter, req: GatewayRequest, status: nu
   // Who, for the audit trail: the verified token's subject, never anything the client claimed.
   at = putBytes(buf, at, USER);
   at = user === undefined || user === null ? putBytes(buf, at, NULL) : putString(buf, at, user);
-  const outcome = req.endedBy === undefined ? undefined : OUTCOMES.get(req.endedBy);
+  const endedBy = req.exchange?.endedBy;
+  const outcome = endedBy === undefined ? undefined : OUTCOMES.get(endedBy);
   if (outcome !== undefined) at = putBytes(buf, at, outcome);
   out.commit(putBytes(buf, at, END));
 }

@@ -15,7 +15,7 @@ import { unfinishedStatus } from '../upstream/stream-end';
 export function recordFinished(req: GatewayRequest, res: ServerResponse, gw: RequestGateway): void {
   const { metrics, accessLog, logger } = gw.deps;
   try {
-    const status = res.writableFinished ? res.statusCode : unfinishedStatus(req.endedBy);
+    const status = res.writableFinished ? res.statusCode : unfinishedStatus(req.exchange?.endedBy);
     const route = req.gatewayRoute;
     if (route) {
       route.metrics.record(req.method ?? 'GET', status, (performance.now() - req.startedAt) / 1000);

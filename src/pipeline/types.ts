@@ -48,10 +48,12 @@ export interface GatewayRequest extends IncomingMessage {
    * a setHeader per header per request was a measurable cost.
    */
   answerHeaders: HeaderList | undefined;
-  /** The upstream request in progress, told when the client leaves so that it is cancelled. */
-  exchange: { clientGone(): void } | undefined;
-  /** Why the gateway cut an answer it had started relaying; undefined when it did not (see stream-end). */
-  endedBy: StreamEnd | undefined;
+  /**
+   * The upstream request in progress, told when the client leaves so that it is cancelled; it
+   * also says why the gateway cut an answer it had started relaying (`endedBy`, see stream-end),
+   * kept there rather than on every request, which only the rare cut answer needs.
+   */
+  exchange: { clientGone(): void; readonly endedBy: StreamEnd | undefined } | undefined;
 }
 
 /**

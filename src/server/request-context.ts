@@ -23,6 +23,5 @@ export function initRequest(raw: IncomingMessage, gw: CompiledGateway): GatewayR
   req.rateLimit = undefined;
   req.exchange = undefined;
   req.answerHeaders = undefined;
-  req.endedBy = undefined;
   return req;
 }

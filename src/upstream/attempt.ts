@@ -8,6 +8,7 @@ import type { GatewayRequest, Next, ResponseEnd } from '../pipeline/types';
 import type { Deadline, DeadlineList } from './deadline-list';
 import type { UpstreamInstance, UpstreamService } from './service';
 import { streamEnd } from './stream-end';
+import type { StreamEnd } from '../pipeline/types';
 import { isConnectionFailure, upstreamErrorCode, upstreamFailure } from './upstream-error';
 
 /** Upstream answers that count as the instance failing (for the circuit breaker). */
@@ -82,6 +83,8 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, Deadline {
   deadlinePrev: Deadline | null = null;
   deadlineNext: Deadline | null = null;
   deadlineList: DeadlineList | null = null;
+  /** Why the gateway cut this answer after relaying began (read by the access log and metrics). */
+  endedBy: StreamEnd | undefined = undefined;
 
   constructor(
     private readonly route: AttemptRoute,
@@ -272,7 +275,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, Deadline {
       // The upstream died mid-answer (or the client left, or read too slowly): the client
       // connection must close, never wait for bytes that will not come.
       this.release();
-      this.req.endedBy = streamEnd(err, CLIENT_GONE, CLIENT_TOO_SLOW);
+      this.endedBy = streamEnd(err, CLIENT_GONE, CLIENT_TOO_SLOW);
       if (!res.destroyed) res.destroy();
       return;
     }

@@ -31,8 +31,6 @@ export class RouteProxy implements AttemptRoute {
    * for its client.
    */
   readonly undiciTimeoutMs: number;
-  /** Each instance's upstream-duration series, resolved on its first answer (instances may be discovered later). */
-  private readonly upstreamTimers = new WeakMap<UpstreamInstance, ReturnType<GatewayMetrics['upstreamDuration']['labels']>>();
   private readonly upstreamDuration: GatewayMetrics['upstreamDuration'];
   /** The names in the last answer-headers list seen (one list per compiled config) and the request id's. */
   private ownList: HeaderList = [];
@@ -64,7 +62,7 @@ export class RouteProxy implements AttemptRoute {
     this.undiciTimeoutMs = timeoutMs + 1000;
     this.pauses = new DeadlineList(this.undiciTimeoutMs);
     this.upstreamDuration = metrics.upstreamDuration;
-    for (const i of service.instances) this.upstreamTimers.set(i, metrics.upstreamDuration.labels({ service: service.name, upstream: i.url }));
+
   }
 
   /** The client response head for an upstream answer: the gateway's own headers join the upstream's. */
@@ -97,12 +95,9 @@ export class RouteProxy implements AttemptRoute {
   }
 
   timeUpstream(instance: UpstreamInstance, seconds: number): void {
-    let timer = this.upstreamTimers.get(instance);
-    if (timer === undefined) {
-      timer = this.upstreamDuration.labels({ service: this.service.name, upstream: instance.url });
-      this.upstreamTimers.set(instance, timer);
-    }
-    timer.observe(seconds);
+    // The series is the instance's own (service and upstream labels), resolved on its first answer:
+    // a discovered instance may arrive after the route was compiled.
+    (instance.durationSeries ??= this.upstreamDuration.labels({ service: this.service.name, upstream: instance.url })).observe(seconds);
   }
 
   /** Moves a failed attempt on to another instance if the request may still be retried. */

@@ -18,6 +18,8 @@ export class UpstreamInstance {
   inFlight = 0;
   /** Set by a source that discovers instances: an SRV record's weight may change. */
   weight: number;
+  /** Its gateway_upstream_duration_seconds series, set by the proxy on the first answer timed. */
+  durationSeries: { observe(seconds: number): void } | undefined = undefined;
   private poolInstance: Pool | undefined;
   readonly health: HealthCheck;
   readonly breaker: CircuitBreaker;

@@ -1,8 +1,5 @@
 import type { StreamEnd } from '../pipeline/types';
 
-/** route.streamIdleTimeout when a hand-built config has none (the schema's default). */
-export const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 60_000;
-
 /**
  * What ended an answer the proxy was relaying, from the error undici reported: undefined when the
  * client left (that is the client's close, 499), else the gateway's own reason for closing.

@@ -321,7 +321,7 @@ export function checkSemantics(c: GatewayConfig, file: string, map: SourceMap): 
         report(urlPointer, `"${inst.url}" must be scheme://host:port only (no path, query or credentials); put path changes in the route's rewrite`);
       }
     });
-    checkInstanceSource(service as { instances?: unknown; discovery?: unknown }, sp, map.has(`${sp}/instances`), report);
+    checkInstanceSource(service, sp, map.has(`${sp}/instances`), report);
     const hc = service.healthCheck;
     if (hc && typeof hc === 'object') {
       checkPositiveDuration(hc.interval, `${sp}/healthCheck/interval`, report);

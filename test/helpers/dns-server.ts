@@ -75,7 +75,7 @@ export class TestDnsServer {
             answers.push({ name: question.name, type: Packet.TYPE.SRV, class: Packet.CLASS.IN, ttl: r.ttl ?? 30, priority: r.priority ?? 10, weight: r.weight ?? 1, port: r.port, target: r.target });
           }
         }
-        send(response);
+        void send(response);
       },
     });
     await this.server.listen({ udp: { port: 0, address: '127.0.0.1' } });

@@ -13,6 +13,7 @@ import { RouteMetrics } from '../observability/route-metrics';
 import { RouteTable } from '../routing/route-table';
 import { UpstreamService } from '../upstream/service';
 import { WebSocketProxy } from '../upstream/websocket';
+import { serviceDocuments, ServiceDocuments } from '../docs/service-documents';
 
 /** One complete, immutable gateway built from one config; a reload builds another and swaps. */
 export interface CompiledGateway {
@@ -24,6 +25,8 @@ export interface CompiledGateway {
   readonly stagesByRoute: ReadonlyMap<string, readonly string[]>;
   /** One WebSocket proxy per service that has a `websocket: true` route. */
   readonly websockets: ReadonlyMap<string, WebSocketProxy>;
+  /** The services' own OpenAPI documents (services.<name>.openapi), fetched in the background once started. */
+  readonly documents: ServiceDocuments;
   readonly deps: GatewayDeps;
   /** helmet's headers, for the answers that no route's chain produces (management, 404, 405). */
   readonly securityHeaders: HeaderList;
@@ -164,6 +167,7 @@ function* build(config: GatewayConfig, deps: GatewayDeps): Generator<void, Compi
   return {
     config,
     deps,
+    documents: serviceDocuments(config, services, deps),
     securityHeaders,
     logRequests: config.monitoring.logRequests && deps.accessLog.enabled,
     fail: (req, res, err) => failRequest(req, res, deps, err),

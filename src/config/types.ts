@@ -48,8 +48,18 @@ export interface InstanceConfig {
   weight: number;
 }
 
+/** Where a service publishes its OpenAPI document, and how the gateway keeps its copy fresh. */
+export interface ServiceOpenApiConfig {
+  path: string;
+  refresh: string;
+  timeout: string;
+  maxSize: string;
+}
+
 export interface ServiceConfig {
   instances: InstanceConfig[];
+  /** null: the service publishes none; its routes are documented as route entries. */
+  openapi: ServiceOpenApiConfig | null;
   loadBalancer: Algorithm;
   connections: number;
   healthCheck: {

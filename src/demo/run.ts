@@ -25,6 +25,7 @@ async function main(): Promise<void> {
       `  curl -H "Authorization: Bearer $TOKEN" localhost:${port}/samples/list    (200, the service sees X-User-Id)`,
       `  curl -N -H "Authorization: Bearer $TOKEN" localhost:${port}/notifications/events   (server-sent events)`,
       `  curl localhost:${port}/services`,
+      `  http://localhost:${port}/docs   (one API page: each stand-in's own OpenAPI document at the gateway's paths)`,
       '',
     ].join('\n'),
   );

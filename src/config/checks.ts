@@ -8,6 +8,7 @@ import { parseDuration, parseSize } from './units';
 import { checkRangeEntry } from '../net/ip-range';
 import { isManagementPath } from '../routing/management-paths';
 import { headerNameProblem, headerValueProblem } from './http-fields';
+import { checkServiceOpenApi } from './service-openapi-checks';
 
 type Report = (pointer: string, message: string, options?: { key?: boolean; severity?: 'error' | 'warning' }) => void;
 
@@ -389,6 +390,7 @@ export function checkSemantics(c: GatewayConfig, file: string, map: SourceMap): 
   checkRanges(c.ipFilter?.managementAllow, '/ipFilter/managementAllow', report);
 
   checkAuth(c, routes, serviceNames, map, report);
+  checkServiceOpenApi(c, report);
 
   const rl = c.rateLimiting;
   const limited = rl?.enabled && (rl.global?.enabled || routes.some((r) => r.rateLimit?.enabled));

@@ -61,9 +61,19 @@ export interface DiscoveryConfig {
   timeout: string;
 }
 
+/** Where a service publishes its OpenAPI document, and how the gateway keeps its copy fresh. */
+export interface ServiceOpenApiConfig {
+  path: string;
+  refresh: string;
+  timeout: string;
+  maxSize: string;
+}
+
 export interface ServiceConfig {
   instances: InstanceConfig[];
   discovery: DiscoveryConfig;
+  /** null: the service publishes none; its routes are documented as route entries. */
+  openapi: ServiceOpenApiConfig | null;
   loadBalancer: Algorithm;
   connections: number;
   healthCheck: {

@@ -26,6 +26,7 @@ async function main(): Promise<void> {
       `  curl -N -H "Authorization: Bearer $TOKEN" localhost:${port}/notifications/events   (server-sent events)`,
       `  curl -N "localhost:${port}/notifications/events?access_token=$TOKEN"   (the same, as a browser's EventSource asks)`,
       `  curl localhost:${port}/services`,
+      `  http://localhost:${port}/docs   (one API page: each stand-in's own OpenAPI document at the gateway's paths)`,
       '',
     ].join('\n'),
   );

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import jwt from 'jsonwebtoken';
 import { WebSocketServer } from 'ws';
 import { DEMO_JWT_SECRET, DEMO_USER } from './demo-user';
+import { STAND_IN_OPENAPI_PATH, standInDocument } from './stand-in-openapi';
 
 export interface StandInOptions {
   service: string;
@@ -40,7 +41,8 @@ function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
 }
 
 /**
- * A TracSeq service stand-in: answers /health, echoes every /api/v1/* request as JSON (what the
+ * A TracSeq service stand-in: answers /health, publishes its OpenAPI document at /openapi.json,
+ * echoes every /api/v1/* request as JSON (what the
  * service would have received: method, path, query, headers, body size and sha256), streams
  * server-sent events at /api/v1/events and echoes WebSocket messages.
  */
@@ -50,6 +52,7 @@ export function createStandIn(options: StandInOptions): Server {
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://stand-in');
     if (url.pathname === '/health') return sendJson(res, 200, { status: 'ok', service: options.service, instance });
+    if (url.pathname === STAND_IN_OPENAPI_PATH) return sendJson(res, 200, standInDocument(options.service, options.issuesTokens === true));
 
     if (options.issuesTokens && req.method === 'POST' && url.pathname === '/api/v1/login') {
       void readJson(req).then((body) => {

@@ -1,3 +1,4 @@
+import { RESTRICTED_MANAGEMENT_PATHS } from '../routing/management-paths';
 import type { OpenApiPathItem } from './openapi-types';
 
 export const MANAGEMENT_TAG = 'gateway';
@@ -12,16 +13,27 @@ function get(summary: string, description: string, responses: Record<string, unk
   return { get: { tags: [MANAGEMENT_TAG], summary, description, security: [], responses } };
 }
 
+/** Which management endpoints answer, for the config and the client asking. */
+export interface ManagementListing {
+  metrics: boolean;
+  /**
+   * Whether this client may call the endpoints ipFilter.managementAllow guards (/metrics, /services,
+   * /health/services, /admin); those it would get 403 for are not listed.
+   */
+  restricted: boolean;
+  /** The admin endpoints, when ADMIN_TOKEN is set (else they answer 404); `reload` when there is a routes file to reload. */
+  admin: { reload: boolean } | undefined;
+}
+
+
 /**
- * The endpoints the gateway answers itself. Written by hand beside the code that serves them
- * (src/server/management.ts): their shapes are fixed, unlike the routes, which come from the config.
+ * The endpoints the gateway answers itself, those this client would get an answer from. Written by
+ * hand beside the code that serves them (src/server/management.ts): their shapes are fixed, unlike
+ * the routes, which come from the config.
  */
-export function managementPaths(options: { metrics: boolean }): Record<string, OpenApiPathItem> {
+export function managementPaths(options: ManagementListing): Record<string, OpenApiPathItem> {
   const adminSecurity = [{ adminToken: [] }];
-  const adminErrors = {
-    '401': problem('GW_ADMIN_UNAUTHORIZED: missing or wrong admin token'),
-    '404': problem('the admin endpoints are off: ADMIN_TOKEN is not set'),
-  };
+  const adminErrors = { '401': problem('GW_ADMIN_UNAUTHORIZED: missing or wrong admin token') };
   const paths: Record<string, OpenApiPathItem> = {
     '/': get('Gateway overview', 'Name, version, environment, uptime, routes, services with their status and instance counts, and the reload state of the routes file.', {
       '200': json('the overview'),
@@ -37,13 +49,13 @@ export function managementPaths(options: { metrics: boolean }): Record<string, O
       '200': json('healthy or degraded'),
       '503': json('unhealthy: some service has no available instance'),
     }),
-    '/services': get('Services and their instances', 'Each service, its status and load balancer, its instances and the routes that use it.', {
+    '/services': get('Services and their instances', "Each service, its status and load balancer, its instances, the routes that use it and, for a service that publishes one, how fetching its OpenAPI document goes.", {
       '200': json('the services'),
     }),
-    '/docs': get('This documentation, rendered with Swagger UI', 'Generated from the running config on every request.', {
+    '/docs': get('This documentation, rendered with Swagger UI', "Generated from the running config and the services' own documents on every request.", {
       '200': { description: 'the page', content: { 'text/html': {} } },
     }),
-    '/docs/openapi.json': get('This OpenAPI document', 'Generated from the running config on every request, so it follows hot reloads.', {
+    '/docs/openapi.json': get('This OpenAPI document', "Generated from the running config and the services' documents as last fetched, on every request, so it follows hot reloads.", {
       '200': json('the OpenAPI 3.1 document'),
     }),
     '/admin/reload': {
@@ -63,10 +75,15 @@ export function managementPaths(options: { metrics: boolean }): Record<string, O
       },
     },
   };
+  if (!options.admin?.reload) delete paths['/admin/reload'];
+  if (!options.admin) delete paths['/admin/config'];
   if (options.metrics) {
     paths['/metrics'] = get('Prometheus metrics', 'Text exposition format; the metric names are listed in the README.', {
       '200': { description: 'the metrics', content: { 'text/plain': { schema: { type: 'string' } } } },
     });
+  }
+  if (!options.restricted) {
+    for (const path of Object.keys(paths)) if (RESTRICTED_MANAGEMENT_PATHS.some((p) => path === p || path.startsWith(`${p}/`))) delete paths[path];
   }
   return paths;
 }

@@ -22,9 +22,11 @@ export type OpenApiPathItem = Partial<Record<'get' | 'head' | 'post' | 'put' | '
 
 export interface OpenApiDocument {
   openapi: '3.1.0';
-  info: { title: string; version: string; description: string };
+  info: { title: string; version: string; description: string; [extension: `x-${string}`]: unknown };
   servers: { url: string; description?: string }[];
   tags: { name: string; description: string }[];
   paths: Record<string, OpenApiPathItem>;
-  components: { securitySchemes: Record<string, unknown>; schemas: Record<string, unknown> };
+  /** The gateway's own, and the services' components renamed `<service>.<name>` (never colliding). */
+  'x-gateway-routes': { name: string; prefix: string; entry: boolean }[];
+  components: { securitySchemes: Record<string, unknown>; schemas: Record<string, unknown>; [section: string]: Record<string, unknown> };
 }

@@ -1,7 +1,8 @@
 import { dirname } from 'node:path';
-import express, { Router } from 'express';
+import express, { Request, Router } from 'express';
 import type { GatewayConfig } from '../config/types';
-import { buildOpenApi } from './openapi';
+import type { ManagementListing } from './management-operations';
+import { buildOpenApi, OpenApiOptions } from './openapi';
 import { schemaReader } from './schema-files';
 
 /**
@@ -31,11 +32,35 @@ const PAGE = `<!doctype html>
 
 // validatorUrl: null, because Swagger UI otherwise sends the document to validator.swagger.io for
 // its badge: the page must not make any request beyond the gateway.
-const INIT = `window.ui = SwaggerUIBundle({
+//
+// A route entry's {path} parameter stands for the rest of the path, "/" included. OpenAPI has no
+// multi-segment path parameter and Swagger UI percent-encodes every "/" in a value, so "Try it out"
+// would send /samples/a%2Fb (which the service sees as one segment). The interceptor turns %2F back
+// into "/" after the prefix of a route entry, when that entry's prefix is the longest route prefix
+// the request falls under (the route the gateway will pick): other operations keep their encoding.
+const INIT = `function gatewayRoutes() {
+  var spec = window.ui && window.ui.specSelectors.specJson();
+  var routes = spec && spec.get('x-gateway-routes');
+  return routes ? routes.toJS() : [];
+}
+function slashesAfterEntryPrefix(req) {
+  var url = new URL(req.url, window.location.href);
+  if (url.origin !== window.location.origin) return req;
+  var owner = null;
+  gatewayRoutes().forEach(function (r) {
+    if (url.pathname.indexOf(r.prefix + '/') === 0 && (!owner || r.prefix.length > owner.prefix.length)) owner = r;
+  });
+  if (!owner || !owner.entry) return req;
+  var rest = url.pathname.slice(owner.prefix.length).replace(/%2F/gi, '/');
+  req.url = url.origin + owner.prefix + rest + url.search;
+  return req;
+}
+window.ui = SwaggerUIBundle({
   url: '/docs/openapi.json',
   dom_id: '#swagger-ui',
   deepLinking: true,
   validatorUrl: null,
+  requestInterceptor: slashesAfterEntryPrefix,
   presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
   layout: 'BaseLayout'
 });
@@ -45,6 +70,10 @@ export interface DocsContext {
   config: () => GatewayConfig;
   /** The routes file of the running config: `validate:` schema paths are relative to its folder. */
   routesFile: () => string | undefined;
+  /** The services' documents as last fetched (never fetched here: /docs answers from the cache). */
+  serviceDocuments: () => OpenApiOptions['serviceDocuments'];
+  /** The management endpoints that answer this request's client. */
+  management: (req: Request) => Omit<ManagementListing, 'metrics'>;
 }
 
 /**
@@ -55,8 +84,14 @@ export function docsRouter(ctx: DocsContext): Router {
   const router = express.Router();
   const assetRoot = dirname(require.resolve('swagger-ui-dist/package.json'));
 
-  router.get('/openapi.json', (_req, res) => {
-    res.json(buildOpenApi(ctx.config(), { readSchema: schemaReader(ctx.routesFile()) }));
+  router.get('/openapi.json', (req, res) => {
+    res.json(
+      buildOpenApi(ctx.config(), {
+        readSchema: schemaReader(ctx.routesFile()),
+        serviceDocuments: ctx.serviceDocuments(),
+        management: ctx.management(req),
+      }),
+    );
   });
   router.get('/init.js', (_req, res) => {
     res.type('text/javascript').send(INIT);

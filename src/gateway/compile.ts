@@ -14,6 +14,7 @@ import { RouteTable } from '../routing/route-table';
 import { UpstreamService } from '../upstream/service';
 import { instanceSourceFor } from '../discovery/source-for';
 import { WebSocketProxy } from '../upstream/websocket';
+import { serviceDocuments, ServiceDocuments } from '../docs/service-documents';
 
 /** One complete, immutable gateway built from one config; a reload builds another and swaps. */
 export interface CompiledGateway extends RequestGateway {
@@ -25,6 +26,8 @@ export interface CompiledGateway extends RequestGateway {
   readonly stagesByRoute: ReadonlyMap<string, readonly string[]>;
   /** One WebSocket proxy per service that has a `websocket: true` route. */
   readonly websockets: ReadonlyMap<string, WebSocketProxy>;
+  /** The services' own OpenAPI documents (services.<name>.openapi), fetched in the background once started. */
+  readonly documents: ServiceDocuments;
   readonly deps: GatewayDeps;
   /** helmet's headers, for the answers that no route's chain produces (management, 404, 405). */
   readonly securityHeaders: HeaderList;
@@ -177,6 +180,7 @@ function* build(config: GatewayConfig, deps: GatewayDeps): Generator<void, Compi
   return {
     config,
     deps,
+    documents: serviceDocuments(config, services, deps),
     securityHeaders,
     logRequests: config.monitoring.logRequests && deps.accessLog.enabled,
     fail: (req, res, err) => failRequest(req, res, deps, err),

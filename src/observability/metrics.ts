@@ -36,6 +36,7 @@ export class GatewayMetrics {
   readonly discoveryErrors: Counter<'service' | 'error'>;
   readonly reloads: Counter<'result'>;
   readonly lastReloadSuccess: Gauge;
+  readonly openApiFetches: Counter<'service' | 'result'>;
   private source: MetricsSource = { services: () => [], inFlight: () => 0 };
 
   constructor(options: { processMetrics?: boolean } = {}) {
@@ -156,6 +157,12 @@ export class GatewayMetrics {
       registers,
     });
     this.lastReloadSuccess.set(Date.now() / 1000);
+    this.openApiFetches = new Counter({
+      name: 'gateway_openapi_fetches_total',
+      help: "Fetches of services' own OpenAPI documents (services.<name>.openapi), by service and result (success, failure).",
+      labelNames: ['service', 'result'],
+      registers,
+    });
     if (options.processMetrics) {
       collectDefaultMetrics({ register: this.registry });
       // prom-client names these gauges *_total, which Prometheus reserves for counters (promtool

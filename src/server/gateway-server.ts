@@ -172,6 +172,7 @@ export class GatewayServer {
     const previous = this.gateway;
     const next = await compileGatewayBesideServing(config, this.runtime, previous);
     if (this.server.listening && !this.options.followsHealth) next.start();
+    if (this.server.listening) next.documents.start();
     if (this.healthFindings) this.followHealth(this.healthFindings, next);
     this.gateway = next;
     this.applyServerTimeouts(config);
@@ -206,6 +207,8 @@ export class GatewayServer {
         this.server.off('error', reject);
         const address = this.server.address() as AddressInfo;
         if (!this.options.followsHealth) this.gateway.start();
+        // Every process that serves /docs fetches the documents it shows (workers too).
+        this.gateway.documents.start();
         this.logger.info('gateway listening', {
           host: address.address,
           port: address.port,

@@ -3,9 +3,9 @@ import type { CompiledGateway } from '../gateway/compile';
 import { GatewayError } from '../errors/catalog';
 import { ipRule, IpRule, refusal } from '../pipeline/ip-filter';
 import type { GatewayRequest } from '../pipeline/types';
+import { RESTRICTED_MANAGEMENT_PATHS } from '../routing/management-paths';
 
-/** The management paths that reveal the deployment or change it; `GET /` and `/health` stay open for probes. */
-export const RESTRICTED_MANAGEMENT_PATHS = ['/metrics', '/services', '/health/services', '/admin'];
+export { RESTRICTED_MANAGEMENT_PATHS };
 
 /**
  * `ipFilter.managementAllow` (and the global deny list) on the restricted management paths. The

@@ -50,6 +50,7 @@ function servicesView(gw: CompiledGateway) {
     // Where the instances come from when DNS finds them (absent: listed in routes.yaml).
     ...(s.discovery === null ? {} : { discovery: s.discovery }),
     routes: gw.routes.filter((r) => r.service === s).map((r) => r.name),
+    openapi: gw.documents.status(s.name) ?? null,
   }));
 }
 
@@ -78,7 +79,16 @@ export function createManagementApp(ctx: ManagementContext): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(RESTRICTED_MANAGEMENT_PATHS, managementIpFilter(ctx.current, ctx.publicPort));
+  const ipGuard = managementIpFilter(ctx.current, ctx.publicPort);
+  app.use(RESTRICTED_MANAGEMENT_PATHS, ipGuard);
+  /** Whether the guard above lets this client through (it decides synchronously). */
+  const passesIpGuard = (req: Request): boolean => {
+    let passed = false;
+    ipGuard(req, undefined as never, (err?: unknown) => {
+      passed = err === undefined;
+    });
+    return passed;
+  };
 
   app.get('/', (_req, res) => {
     const gw = ctx.current();
@@ -139,7 +149,15 @@ export function createManagementApp(ctx: ManagementContext): express.Express {
     }
   });
 
-  app.use('/docs', docsRouter({ config: () => ctx.current().config, routesFile: () => ctx.reloader()?.state.file }));
+  app.use(
+    '/docs',
+    docsRouter({
+      config: () => ctx.current().config,
+      routesFile: () => ctx.reloader()?.state.file,
+      serviceDocuments: () => ctx.current().documents.snapshot(),
+      management: (req) => ({ restricted: passesIpGuard(req), admin: ctx.adminToken ? { reload: ctx.reloader() !== undefined } : undefined }),
+    }),
+  );
 
   const adminToken = ctx.adminToken;
   if (adminToken) {

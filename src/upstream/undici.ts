@@ -38,6 +38,8 @@ export interface SmallAnswer {
   body: Buffer;
   /** The body was longer than `maxBytes`; the rest was read and dropped. */
   truncated: boolean;
+  /** The answer's Content-Type, if it had one. */
+  contentType: string | undefined;
 }
 
 export interface SmallRequestOptions extends Dispatcher.DispatchOptions {
@@ -45,11 +47,14 @@ export interface SmallRequestOptions extends Dispatcher.DispatchOptions {
   maxBytes: number;
   /** Cancels the request; it fails with the signal's reason. */
   signal?: AbortSignal;
+  /** Stop reading at `maxBytes` (answer `truncated` at once, connection closed) instead of draining the rest. */
+  stopAtMaxBytes?: boolean;
 }
 
 /** Collects one answer for `smallRequest`. */
 class SmallAnswerCollector implements Dispatcher.DispatchHandler {
   private statusCode = 0;
+  private contentType: string | undefined;
   private readonly chunks: Buffer[] = [];
   private size = 0;
   private truncated = false;
@@ -58,6 +63,7 @@ class SmallAnswerCollector implements Dispatcher.DispatchHandler {
 
   constructor(
     private readonly maxBytes: number,
+    private readonly stopAtMaxBytes: boolean,
     private readonly signal: AbortSignal | undefined,
     private readonly resolve: (answer: SmallAnswer) => void,
     private readonly reject: (err: Error) => void,
@@ -70,14 +76,25 @@ class SmallAnswerCollector implements Dispatcher.DispatchHandler {
     else this.abortRequest = abort;
   }
 
-  onHeaders(statusCode: number): boolean {
-    if (statusCode >= 200) this.statusCode = statusCode; // interim (1xx) answers are skipped
+  onHeaders(statusCode: number, rawHeaders: Buffer[] | string[] | null): boolean {
+    if (statusCode < 200) return true; // interim (1xx) answers are skipped
+    this.statusCode = statusCode;
+    for (let i = 0; rawHeaders && i + 1 < rawHeaders.length; i += 2) {
+      if (rawHeaders[i].toString().toLowerCase() === 'content-type') this.contentType = rawHeaders[i + 1].toString();
+    }
     return true;
   }
 
   onData(chunk: Buffer): boolean {
-    if (this.size + chunk.length > this.maxBytes) this.truncated = true;
-    else {
+    if (this.size + chunk.length > this.maxBytes) {
+      this.truncated = true;
+      if (this.stopAtMaxBytes) {
+        // Settled first, so the abort's error that follows is ignored by the promise.
+        this.onComplete();
+        this.abortRequest?.(new Error('answer larger than maxBytes'));
+        return false;
+      }
+    } else {
       this.chunks.push(chunk);
       this.size += chunk.length;
     }
@@ -86,7 +103,7 @@ class SmallAnswerCollector implements Dispatcher.DispatchHandler {
 
   onComplete(): void {
     this.signal?.removeEventListener('abort', this.onAbort);
-    this.resolve({ statusCode: this.statusCode, body: Buffer.concat(this.chunks, this.size), truncated: this.truncated });
+    this.resolve({ statusCode: this.statusCode, body: Buffer.concat(this.chunks, this.size), truncated: this.truncated, contentType: this.contentType });
   }
 
   onError(err: Error): void {
@@ -101,12 +118,12 @@ class SmallAnswerCollector implements Dispatcher.DispatchHandler {
  * with the signal's reason.
  */
 export function smallRequest(dispatcher: Dispatcher, options: SmallRequestOptions): Promise<SmallAnswer> {
-  const { maxBytes, signal, ...dispatchOptions } = options;
+  const { maxBytes, signal, stopAtMaxBytes = false, ...dispatchOptions } = options;
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(signal.reason as Error);
       return;
     }
-    dispatcher.dispatch(dispatchOptions, new SmallAnswerCollector(maxBytes, signal, resolve, reject));
+    dispatcher.dispatch(dispatchOptions, new SmallAnswerCollector(maxBytes, stopAtMaxBytes, signal, resolve, reject));
   });
 }

@@ -80,4 +80,22 @@ describe('npm run demo', () => {
       ['auth', 'notifications', 'rag', 'samples', 'sequencing', 'storage', 'templates'],
     );
   });
+
+  it("shows the stand-ins' own OpenAPI documents on /docs at the gateway's paths", async () => {
+    const services = async () => (await request(url).get('/services')).body.services as { name: string; openapi: { state: string } | null }[];
+    const states: string[] = [];
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      states.splice(0, states.length, ...(await services()).map((s) => s.openapi?.state ?? 'none'));
+      if (states.every((s) => s === 'ok')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(states).toEqual(Array(7).fill('ok'));
+    const doc = (await request(url).get('/docs/openapi.json')).body;
+    expect(doc.paths['/samples/list'].get.security).toEqual([{ bearer: [] }]);
+    expect(doc.paths['/samples/{id}'].get).toBeDefined();
+    expect(doc.paths['/samples/'].post.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/samples.Item' });
+    expect(doc.paths['/auth/login'].post.security).toEqual([]);
+    expect(doc.components.schemas['storage.Item']).toBeDefined();
+  });
 });

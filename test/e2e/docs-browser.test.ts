@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BrowserContext, chromium, Page } from 'playwright-core';
 import { configFrom, RunningGateway, startGateway } from '../helpers/gateway';
+import { waitFor } from '../helpers/http';
 import { ROOT } from '../helpers/process';
+import { startUpstream, TestUpstream } from '../helpers/upstream';
 
 const CHROMIUM = '/usr/bin/chromium';
 // The flags of DEPENDENCIES.md: no sandbox (containers), and no traffic of Chromium's own
@@ -33,18 +35,44 @@ const LOCAL_SCHEMES = new Set(['data:', 'blob:', 'about:']);
   let page: Page;
   let userDataDir: string;
   const requested: string[] = [];
+  /** A service that publishes its own document; what reached it, by path as it arrived. */
+  let inventory: TestUpstream;
+  const INVENTORY_DOCUMENT = {
+    openapi: '3.1.0',
+    info: { title: 'inventory', version: '1' },
+    servers: [{ url: '/api/v1' }],
+    paths: {
+      '/items/{id}': {
+        get: {
+          operationId: 'getItem',
+          summary: 'One inventory item',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { '200': { description: 'the item' } },
+        },
+      },
+    },
+  };
 
   beforeAll(async () => {
+    inventory = await startUpstream((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(req.url === '/openapi.json' ? JSON.stringify(INVENTORY_DOCUMENT) : JSON.stringify({ seen: req.url }));
+    });
     gw = await startGateway(
       configFrom(`
 version: 1
 auth: { jwt: { secret: "browser-test-secret", algorithms: [HS256] } }
 services:
   lab: { instances: ["http://127.0.0.1:9"], healthCheck: { enabled: false } }
+  inventory: { instances: ["${inventory.url}"], healthCheck: { enabled: false }, openapi: { path: /openapi.json } }
+  files: { instances: ["${inventory.url}"], healthCheck: { enabled: false } }
 routes:
 ${ROUTES.map((r) => `  - { name: ${r.name}, path: ${r.path}, service: lab${r.name === 'auth' ? ', auth: { required: false }, methods: [POST]' : ', auth: { required: true }'} }`).join('\n')}
+  - { name: inventory, path: /inventory, service: inventory, rewrite: /api/v1, auth: { required: false } }
+  - { name: files, path: /files, service: files, methods: [GET], auth: { required: false } }
 `),
     );
+    await waitFor(() => gw.server.current.documents.status('inventory')?.state === 'ok', 5000, 'the inventory document');
     userDataDir = mkdtempSync(join(tmpdir(), 'gw-chromium-'));
     context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: FLAGS });
     // Recorded at the context, so that workers' and every frame's requests count too; anything
@@ -60,6 +88,7 @@ ${ROUTES.map((r) => `  - { name: ${r.name}, path: ${r.path}, service: lab${r.nam
   afterAll(async () => {
     await context?.close();
     await gw?.stop();
+    await inventory?.close();
     if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   });
 
@@ -87,5 +116,35 @@ ${ROUTES.map((r) => `  - { name: ${r.name}, path: ${r.path}, service: lab${r.nam
     expect(requested.length).toBeGreaterThan(3);
     expect(requested).toContain(`${gw.url}/docs/openapi.json`);
     expect(leaving).toEqual([]);
+  }, 60_000);
+
+  /** Opens the operation block of `path`, switches it to "Try it out", fills its one parameter and executes it. */
+  async function tryItOut(path: string, value: string): Promise<void> {
+    const block = page.locator(`.opblock:has(.opblock-summary-path[data-path="${path}"])`);
+    await block.locator('.opblock-summary').click();
+    await block.locator('.try-out__btn').click();
+    await block.locator('.parameters input[type="text"]').first().fill(value);
+    await block.locator('.execute').click();
+    await block.locator('.live-responses-table .response-col_status').first().waitFor({ timeout: 10_000 });
+  }
+
+  it("shows a service's own operation at the gateway's path, and Try it out reaches the service at its path", async () => {
+    await page.goto(`${gw.url}/docs`);
+    await page.locator('.opblock-tag[data-tag="inventory"]').waitFor({ timeout: 20_000 });
+    expect(await page.locator('.opblock-summary-path[data-path="/inventory/items/{id}"]').count()).toBe(1);
+    expect(await page.locator('.opblock-summary-path[data-path="/inventory/{path}"]').count()).toBe(0);
+    const before = inventory.received.length;
+    await tryItOut('/inventory/items/{id}', 'A-17');
+    await waitFor(() => inventory.received.length > before, 5000, 'the request at the service');
+    expect(inventory.received.at(-1)?.url).toBe('/api/v1/items/A-17');
+  }, 60_000);
+
+  it('Try it out on a route entry sends the slashes of {path} as typed, not as %2F', async () => {
+    await page.goto(`${gw.url}/docs`);
+    await page.locator('.opblock-tag[data-tag="files"]').waitFor({ timeout: 20_000 });
+    const before = inventory.received.length;
+    await tryItOut('/files/{path}', 'runs/2026/run-7.fastq');
+    await waitFor(() => inventory.received.length > before, 5000, 'the request at the service');
+    expect(inventory.received.at(-1)?.url).toBe('/files/runs/2026/run-7.fastq');
   }, 60_000);
 });

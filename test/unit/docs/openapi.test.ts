@@ -57,11 +57,20 @@ describe('buildOpenApi', () => {
     expect(doc.servers).toEqual([{ url: '/' }]);
   });
 
+  it('a route that takes every method is one "any method" entry, not seven identical ones', () => {
+    const item = doc.paths['/samples/{path}'];
+    expect(Object.keys(item).filter((k) => !k.startsWith('x-') && k !== 'summary')).toEqual(['get']);
+    const operation = op(doc, '/samples/{path}', 'get')!;
+    expect(operation.summary).toMatch(/^Any method/);
+    expect(operation['x-gateway-methods']).toEqual(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+  });
+
   it.each([
-    ['samples', '/samples/{path}', ['get', 'head', 'post', 'put', 'patch', 'delete', 'options']],
+    ['samples', '/samples/{path}', ['get']],
     ['login', '/auth/{path}', ['post']],
-    ['reports', '/samples/reports/{path}', ['get', 'head']],
-  ])('route %s has one path item %s with exactly its methods', (name, key, methods) => {
+    ['reports (HEAD goes with GET)', '/samples/reports/{path}', ['get']],
+  ])('route %s has one path item %s with exactly its methods', (label, key, methods) => {
+    const name = label.split(' ')[0];
     const route = config.routes.find((r) => r.name === name)!;
     expect(routePathKey(route)).toBe(key);
     const item = doc.paths[key];
@@ -124,13 +133,24 @@ describe('buildOpenApi', () => {
     expect(doc.paths['/auth/ignored']).toBeUndefined();
   });
 
+  const withAdmin = buildOpenApi(config, { readSchema: schemaReader(routesFile, root), management: { restricted: true, admin: { reload: true } } });
   it.each(['/', '/health', '/ready', '/health/services', '/services', '/metrics', '/docs', '/docs/openapi.json', '/admin/reload', '/admin/config'])('documents the management endpoint %s', (path) => {
-    const item = doc.paths[path];
+    const item = withAdmin.paths[path];
     expect(item).toBeDefined();
     const operations = Object.values(item).filter((v): v is OpenApiOperation => typeof v === 'object' && v !== null && 'responses' in v);
     expect(operations.length).toBe(1);
     expect(operations[0].tags).toEqual(['gateway']);
     expect(operations[0].security).toEqual(path.startsWith('/admin') ? [{ adminToken: [] }] : []);
+  });
+
+  it.each([
+    ['without ADMIN_TOKEN (they answer 404)', { restricted: true, admin: undefined }, ['/metrics', '/services', '/health/services'], ['/admin/reload', '/admin/config']],
+    ['with ADMIN_TOKEN but no routes file to reload', { restricted: true, admin: { reload: false } }, ['/admin/config'], ['/admin/reload']],
+    ['for a client outside ipFilter.managementAllow (they answer 403)', { restricted: false, admin: { reload: true } }, ['/', '/health', '/docs'], ['/metrics', '/services', '/health/services', '/admin/reload', '/admin/config']],
+  ])('lists only the management endpoints that answer: %s', (_name, management, listed, absent) => {
+    const built = buildOpenApi(config, { readSchema: schemaReader(routesFile, root), management });
+    for (const path of listed) expect(built.paths[path]).toBeDefined();
+    for (const path of absent) expect(built.paths[path]).toBeUndefined();
   });
 
   it('leaves /metrics out when metrics are off', () => {

@@ -25,7 +25,7 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 it('returns the status and the body', async () => {
   const pool = new Pool(origin);
   const answer = await smallRequest(pool, { path: '/a', method: 'GET', maxBytes: 1024 });
-  expect(answer).toEqual({ statusCode: 201, body: Buffer.from('{"url":"/a"}'), truncated: false });
+  expect(answer).toEqual({ statusCode: 201, body: Buffer.from('{"url":"/a"}'), truncated: false, contentType: 'application/json' });
   await pool.close();
 });
 

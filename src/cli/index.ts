@@ -31,17 +31,18 @@ program
 
 program
   .command('lint')
-  .description('check routes files; exit 0 valid, 1 invalid, 2 unreadable or bad usage')
+  .description('check routes files (the file; `start` checks the environment); exit 0 valid, 1 invalid, 2 unreadable or bad usage')
   .argument('[files...]', 'files to check (default: $ROUTES_FILE or routes.yaml)')
   .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'github']).default('text'))
   .option('-e, --env-from <file>', ENV_FROM_HELP)
-  .action((files: string[], opts: { format: LintFormat; envFrom?: string }) => {
+  .option('--strict', 'the environment is the one the gateway runs with: a secret it does not set is an error (as for start), not a warning')
+  .action((files: string[], opts: { format: LintFormat; envFrom?: string; strict?: boolean }) => {
     if (opts.format === 'json' && opts.envFrom !== undefined && !isReadableFile(opts.envFrom)) {
       // Tools reading --format json get JSON for exit 2 too, never an empty output.
       process.stdout.write(`${JSON.stringify({ valid: false, files: [], error: `${opts.envFrom}: cannot read the env file` }, null, 2)}\n`);
     }
     const env = cliEnv(opts.envFrom);
-    const out = lintFiles(files.length ? files : [routesFile(undefined, env)], opts.format, env);
+    const out = lintFiles(files.length ? files : [routesFile(undefined, env)], opts.format, env, { strict: opts.strict === true });
     process.stdout.write(out.stdout);
     process.stderr.write(out.stderr);
     process.exitCode = out.exitCode;

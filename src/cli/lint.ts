@@ -19,15 +19,23 @@ function summary(file: string, problems: ConfigProblem[]): string {
   return `${file}: ${errors} error${errors === 1 ? '' : 's'}${warnings ? `, ${warnings} warning${warnings === 1 ? '' : 's'}` : ''}`;
 }
 
+export interface LintOptions {
+  /**
+   * The environment here is the one the gateway runs with (a deployment's CI): a secret it does not
+   * set is an error, as `start` makes it. Without it lint checks the file only, and warns.
+   */
+  strict?: boolean;
+}
+
 /** Lints each file; pure (returns what to print) so tests compare it against golden files. */
-export function lintFiles(files: string[], format: LintFormat, env: Env): LintOutput {
+export function lintFiles(files: string[], format: LintFormat, env: Env, options: LintOptions = {}): LintOutput {
   const results: { file: string; problems: ConfigProblem[] }[] = [];
   const inOrder: ({ file: string; problems: ConfigProblem[] } | UnreadableFile)[] = [];
   let stderr = '';
   let unreadable = false;
   for (const file of files) {
     try {
-      const result = checkConfigFile(file, env);
+      const result = checkConfigFile(file, env, { unsetSecrets: options.strict ? 'error' : 'warning' });
       results.push(result);
       inOrder.push(result);
     } catch (err) {

@@ -10,7 +10,7 @@ import { isManagementPath } from '../routing/management-paths';
 import { headerNameProblem, headerValueProblem } from './http-fields';
 import { checkServiceOpenApi } from './service-openapi-checks';
 
-type Report = (pointer: string, message: string, options?: { key?: boolean; severity?: 'error' | 'warning' }) => void;
+type Report = (pointer: string, message: string, options?: { key?: boolean; severity?: 'error' | 'warning'; needsEnvironment?: true }) => void;
 
 const ALL_METHODS: HttpMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
@@ -239,6 +239,7 @@ function checkAuth(c: GatewayConfig, routes: RouteConfig[], serviceNames: string
     report(
       map.has(own) || !map.has('/defaults/auth/required') ? own : '/defaults/auth/required',
       `route "${routes[firstRequiring].name}" requires auth but no key is set: set auth.jwt.secret (or AUTHENTICATION__JWT_SECRET_KEY), publicKey or jwksUri`,
+      { needsEnvironment: true },
     );
   }
   if (hmac.length && publicKeyAlgorithms.length) {
@@ -297,6 +298,7 @@ export function checkSemantics(c: GatewayConfig, file: string, map: SourceMap): 
       severity: options.severity ?? 'error',
       pointer,
       message,
+      ...(options.needsEnvironment ? { needsEnvironment: true as const } : {}),
     });
 
   const services = c.services && typeof c.services === 'object' ? c.services : {};

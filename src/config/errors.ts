@@ -12,6 +12,11 @@ export interface ConfigProblem {
   severity: Severity;
   pointer: string; // JSON pointer into the document, '' for the whole file
   message: string;
+  /**
+   * Set on a problem that only the environment can fix (a key that comes from a variable not set
+   * here): `start` refuses it, `lint` without --strict reports it as a warning.
+   */
+  needsEnvironment?: true;
 }
 
 export function formatProblem(p: ConfigProblem): string {

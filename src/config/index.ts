@@ -7,6 +7,9 @@ import { checkSemantics } from './checks';
 import { checkBounds } from './bounds';
 import { GatewayConfig, TransformPolicy } from './types';
 import { resolveEnvPlaceholders } from './placeholders';
+import { switchOnWrittenPolicies } from './policy-switches';
+import { checkInertPolicies } from './inert-policies';
+import { keyPlaceholders, settleUnsetSecrets, UnsetSecrets } from './unset-secrets';
 
 /** `${env.NAME}` in transform values is filled in once, here, with the environment the config was loaded with. */
 function resolveTransformEnv(config: GatewayConfig, env: Env): void {
@@ -40,6 +43,16 @@ function shortenQuotedValues(message: string): string {
   return message.replace(/"((?:[^"\\]|\\.){60,})"/g, (_, inner: string) => `"${inner.slice(0, 40)}…" (${inner.length.toLocaleString('en-US')} characters)`);
 }
 
+export interface CheckOptions {
+  /** `error` (what `start` and a reload do) or `warning` (what `lint` does without --strict). */
+  unsetSecrets?: UnsetSecrets;
+  /**
+   * false: the file as written plus defaults; the documented environment overrides are not
+   * applied and placeholders take their written defaults (what `diff` compares).
+   */
+  environment?: boolean;
+}
+
 export interface ConfigCheck {
   file: string;
   /** The resolved config; present only when there is no error. */
@@ -51,7 +64,8 @@ export interface ConfigCheck {
  * The whole path from text to a usable config: parse → interpolate ${VAR} → environment overrides →
  * schema → defaults → semantic checks. Every problem of every step is returned, sorted by position.
  */
-export function checkConfigText(file: string, text: string, env: Env): ConfigCheck {
+export function checkConfigText(file: string, text: string, givenEnv: Env, options: CheckOptions = {}): ConfigCheck {
+  const env = options.environment === false ? {} : givenEnv;
   if (text.length > MAX_FILE_CHARS) {
     const message = `the file holds ${text.length.toLocaleString('en-US')} characters, more than a routes file may (${MAX_FILE_CHARS.toLocaleString('en-US')}); is it the right file?`;
     return { file, problems: [{ file, line: 1, column: 1, severity: 'error', pointer: '', message }] };
@@ -70,9 +84,11 @@ export function checkConfigText(file: string, text: string, env: Env): ConfigChe
       problems: [{ file, line: 1, column: 1, severity: 'error', pointer: '', message: 'the file is empty; it needs at least version: 1, services and routes' }],
     };
   }
+  const placeholders = keyPlaceholders(document);
   const unresolved = interpolate(document, env, file, sourceMap);
   // A value still holding an unset ${VAR} would also fail every later check; report it once.
   const unresolvedAt = new Set(unresolved.map((p) => p.pointer));
+  switchOnWrittenPolicies(document);
   const later = [
     ...applyEnvOverrides(document, env, file, sourceMap),
     ...validateAgainstSchema(document, file, sourceMap),
@@ -80,15 +96,22 @@ export function checkConfigText(file: string, text: string, env: Env): ConfigChe
   ];
   const config = resolveConfig(document);
   resolveTransformEnv(config, env);
-  later.push(...checkSemantics(config, file, sourceMap));
-  const problems = [...unresolved, ...later.filter((p) => !unresolvedAt.has(p.pointer))];
+  later.push(...checkSemantics(config, file, sourceMap), ...checkInertPolicies(config, env, file, sourceMap));
+  const problems = settleUnsetSecrets(
+    [...unresolved, ...later.filter((p) => !unresolvedAt.has(p.pointer))],
+    placeholders,
+    env,
+    options.unsetSecrets ?? 'error',
+    file,
+    sourceMap,
+  );
   problems.sort((a, b) => a.line - b.line || a.column - b.column);
   for (const p of problems) p.message = shortenQuotedValues(p.message);
   return { file, problems, config: hasErrors(problems) ? undefined : config };
 }
 
-export function checkConfigFile(file: string, env: Env): ConfigCheck {
-  return checkConfigText(file, readConfigFile(file), env);
+export function checkConfigFile(file: string, env: Env, options: CheckOptions = {}): ConfigCheck {
+  return checkConfigText(file, readConfigFile(file), env, options);
 }
 
 /** The config to run with; throws ConfigError listing every problem when there is any error. */

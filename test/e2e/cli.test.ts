@@ -75,13 +75,48 @@ describe('tracseq-gateway CLI', () => {
 
   it('lint --env-from reads the variables from that file, the real environment winning', async () => {
     const routes = join(ROOT, 'routes.yaml');
-    expect((await cli(['lint', routes])).code).toBe(1);
-    expect((await cli(['lint', '--env-from', join(ROOT, '.env.example'), routes])).code).toBe(0);
+    expect((await cli(['lint', '--strict', routes])).code).toBe(1);
+    expect((await cli(['lint', '--strict', '--env-from', join(ROOT, '.env.example'), routes])).code).toBe(0);
     const envFile = file('bad.env', 'AUTHENTICATION__JWT_SECRET_KEY=from-the-file\nPORT=abc\n');
     const bad = await cli(['lint', '--env-from', envFile, routes]);
     expect(bad.code).toBe(1);
     expect(bad.output).toContain('PORT="abc" must be a whole number');
     expect((await cli(['lint', '--env-from', envFile, routes], { PORT: '8000' })).code).toBe(0);
+  });
+
+  describe('lint checks the file, start checks the environment', () => {
+    const warning =
+      'routes.yaml:50:13 warning /auth/jwt/secret: environment variable "AUTHENTICATION__JWT_SECRET_KEY" is not set here, so route "samples" and every other route that requires auth have no key to verify tokens with; `tracseq-gateway start` refuses to run until it is set (lint --strict makes this an error)';
+    const refusal =
+      'routes.yaml:18:15 error /defaults/auth/required: route "samples" requires auth but no key is set: set auth.jwt.secret (or AUTHENTICATION__JWT_SECRET_KEY), publicKey or jwksUri';
+
+    it('lint on the shipped routes.yaml without secrets: exit 0, one warning per unset secret saying start will refuse', async () => {
+      expect(await cli(['lint', 'routes.yaml'])).toEqual({ code: 0, output: `${warning}\nroutes.yaml: valid (1 warning)\n` });
+    });
+
+    it('lint --format github carries the warning as an annotation; --format json lists it with valid: true', async () => {
+      expect(await cli(['lint', '--format', 'github', 'routes.yaml'])).toEqual({
+        code: 0,
+        output: `::warning file=routes.yaml,line=50,col=13::${warning.slice(warning.indexOf('/auth/jwt/secret'))}\n`,
+      });
+      const json = await cli(['lint', '--format', 'json', 'routes.yaml']);
+      expect(json.code).toBe(0);
+      expect(JSON.parse(json.output)).toEqual({
+        valid: true,
+        files: [{ file: 'routes.yaml', valid: true, problems: [{ line: 50, column: 13, severity: 'warning', pointer: '/auth/jwt/secret', message: warning.slice(warning.indexOf('environment variable')) }] }],
+      });
+    });
+
+    it('lint --strict (CI with the environment) and start make it an error: exit 1', async () => {
+      expect(await cli(['lint', '--strict', 'routes.yaml'])).toEqual({ code: 1, output: `${refusal}\nroutes.yaml: 1 error\n` });
+      const started = await cli(['start', '--config', 'routes.yaml'], { PORT: '1' });
+      expect(started.code).toBe(1);
+      expect(started.output).toBe(`${refusal}\nroutes.yaml: invalid configuration; fix the errors above (\`tracseq-gateway lint routes.yaml\` checks it)\n`);
+    });
+
+    it('lint --strict with the secret set: exit 0, no warning', async () => {
+      expect(await cli(['lint', '--strict', 'routes.yaml'], { AUTHENTICATION__JWT_SECRET_KEY: 'a-secret-of-the-deployment-0123456789' })).toEqual({ code: 0, output: 'routes.yaml: valid\n' });
+    });
   });
 
   it.each([

@@ -1,31 +1,16 @@
 import request from 'supertest';
 import { connect } from 'node:net';
-import { configFrom, startGateway, RunningGateway } from '../helpers/gateway';
-import { startUpstream, TestUpstream } from '../helpers/upstream';
+import { configFrom, startGateway } from '../helpers/gateway';
+import { echoGateways } from '../helpers/echo-gateways';
+import { startUpstream } from '../helpers/upstream';
 import { labClaims, mint, SECRET } from '../helpers/tokens';
 
 /**
  * Traffic policy end to end on real sockets: rate limits (memory store), CORS, security headers,
  * transforms, IP filtering and request validation.
  */
-let upstream: TestUpstream;
-const running: RunningGateway[] = [];
-
-beforeAll(async () => {
-  upstream = await startUpstream();
-});
-afterAll(async () => {
-  await upstream.close();
-});
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((g) => g.stop()));
-});
-
-async function gateway(body: string, env: Record<string, string> = {}): Promise<RunningGateway> {
-  const gw = await startGateway(configFrom(`version: 1\nservices:\n  echo:\n    instances: ["${upstream.url}"]\n    healthCheck: { enabled: false }\n${body}`, env));
-  running.push(gw);
-  return gw;
-}
+const echo = echoGateways();
+const gateway = echo.gateway;
 
 const echoed = (res: request.Response) => JSON.parse(res.text) as { url: string; headers: Record<string, string> };
 
@@ -108,7 +93,7 @@ routes:
       expect(res.headers['access-control-allow-methods']).toContain('POST');
       expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     }
-    expect(upstream.received.some((r) => r.method === 'OPTIONS')).toBe(false);
+    expect(echo.upstream().received.some((r) => r.method === 'OPTIONS')).toBe(false);
   });
 
   it('gives a disallowed origin no Access-Control-Allow-Origin', async () => {
@@ -137,7 +122,7 @@ describe('security headers', () => {
     });
     try {
       const gw = await startGateway(configFrom(`version: 1\nservices:\n  loud: { instances: ["${loud.url}"], healthCheck: { enabled: false } }\nroutes:\n  - { name: loud, path: /loud, service: loud }\n`));
-      running.push(gw);
+      echo.track(gw);
       const res = await request(gw.url).get('/loud').expect(200);
       expect(res.headers.server).toBeUndefined();
       expect(res.headers['x-powered-by']).toBeUndefined();
@@ -210,7 +195,7 @@ routes:
     });
     try {
       const gw = await startGateway(configFrom(`version: 1\nservices:\n  sse: { instances: ["${sse.url}"], healthCheck: { enabled: false } }\nroutes:\n  - name: events\n    path: /events\n    service: sse\n    transform: { response: { headers: { set: { X-Route: "\${route.name}" }, add: { X-Seen: gw }, remove: [X-Internal] } } }\n`));
-      running.push(gw);
+      echo.track(gw);
       const { headers, firstChunkAt, endAt } = await new Promise<{ headers: string; firstChunkAt: number; endAt: number }>((resolve, reject) => {
         const socket = connect(gw.port, '127.0.0.1');
         let text = '';
@@ -298,7 +283,7 @@ describe('request validation', () => {
     });
     try {
       const gw = await startGateway(configFrom(`version: 1\nservices:\n  echo: { instances: ["${capture.url}"], healthCheck: { enabled: false } }\n${yaml}`));
-      running.push(gw);
+      echo.track(gw);
       const body = '{ "name":"S-1",  "sampleType":"blood", "barcode":"BC-0001" }\n';
       await request(gw.url).post('/samples/samples').set('content-type', 'application/json').send(body).expect(200);
       expect(seen).toBe(body);
@@ -335,7 +320,7 @@ describe('request validation', () => {
     });
     try {
       const gw = await startGateway(configFrom(`version: 1\nservices:\n  echo: { instances: ["${slow.url}"], healthCheck: { enabled: false } }\n${yaml}`));
-      running.push(gw);
+      echo.track(gw);
       const socket = connect(gw.port, '127.0.0.1');
       socket.write('POST /rag/upload HTTP/1.1\r\nhost: x\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n5\r\nhello\r\n');
       await new Promise((r) => setTimeout(r, 300));

@@ -60,6 +60,31 @@ describe('lint golden files', () => {
   });
 });
 
+const WARNINGS_DIR = 'test/fixtures/config/warnings';
+const warningCases = readdirSync(join(REPO, WARNINGS_DIR))
+  .filter((f) => f.endsWith('.yaml'))
+  .sort()
+  .map((f) => ({ name: f.replace(/\.yaml$/, ''), file: `${WARNINGS_DIR}/${f}`, breaks: readFileSync(join(REPO, WARNINGS_DIR, f), 'utf8').split('\n')[0].replace(/^#\s*/, '') }));
+
+function readStrictGolden(repoPath: string): string | undefined {
+  const golden = join(REPO, repoPath.replace(/\.yaml$/, '.strict.expected.txt'));
+  return existsSync(golden) ? readFileSync(golden, 'utf8').split(repoPath).join(fromCwd(repoPath)) : undefined;
+}
+
+describe('lint warnings golden files: valid files that do not do what they seem to', () => {
+  it.each(warningCases)('$name: $breaks', ({ file }) => {
+    const out = lintFiles([fromCwd(file)], 'text', {});
+    expect(out.stdout).toBe(readGolden(file));
+    expect(out.stdout).toMatch(/: valid \(\d+ warnings?\)\n$/);
+    expect(out.exitCode).toBe(0);
+    const strict = readStrictGolden(file);
+    if (strict === undefined) return;
+    const refused = lintFiles([fromCwd(file)], 'text', {}, { strict: true });
+    expect(refused.stdout).toBe(strict);
+    expect(refused.exitCode).toBe(1);
+  });
+});
+
 describe('lint', () => {
   it('passes the repository routes.yaml with the placeholders of .env.example (what npm run lint:config does)', () => {
     const file = fromCwd('routes.yaml');
@@ -67,9 +92,24 @@ describe('lint', () => {
     expect(lintFiles([file], 'text', env)).toEqual({ exitCode: 0, stdout: `${file}: valid\n`, stderr: '' });
   });
 
-  it('refuses the repository routes.yaml without a JWT secret: routes require auth by default', () => {
+  it('passes the repository routes.yaml without secrets, warning that start refuses it until the JWT secret is set', () => {
     const file = fromCwd('routes.yaml');
     const out = lintFiles([file], 'text', {});
+    expect(out).toEqual({
+      exitCode: 0,
+      stdout:
+        `${file}:50:13 warning /auth/jwt/secret: environment variable "AUTHENTICATION__JWT_SECRET_KEY" is not set here, so route "samples" and every other route that requires auth have no key to verify tokens with; \`tracseq-gateway start\` refuses to run until it is set (lint --strict makes this an error)\n` +
+        `${file}: valid (1 warning)\n`,
+      stderr: '',
+    });
+    const json = JSON.parse(lintFiles([file], 'json', {}).stdout) as JsonReport;
+    expect(json.valid).toBe(true);
+    expect(json.files[0].problems).toEqual([expect.objectContaining({ line: 50, column: 13, severity: 'warning', pointer: '/auth/jwt/secret' })]);
+  });
+
+  it('lint --strict refuses the repository routes.yaml without a JWT secret, as start does', () => {
+    const file = fromCwd('routes.yaml');
+    const out = lintFiles([file], 'text', {}, { strict: true });
     expect(out.exitCode).toBe(1);
     expect(out.stdout).toMatch(/error \/defaults\/auth\/required: route "samples" requires auth but no key is set: set auth\.jwt\.secret \(or AUTHENTICATION__JWT_SECRET_KEY\)/);
   });

@@ -7,9 +7,7 @@ import { BoundedCache } from './bounded-cache';
 import { isRecord } from '../util/is-record';
 import { upstreamErrorCode } from '../upstream/upstream-error';
 
-export type Verdict =
-  | { valid: true; claims: Record<string, unknown>; /** ms: how long this answer may be reused */ until: number }
-  | { valid: false; reason: string; until: number };
+export type Verdict = { valid: true; claims: Record<string, unknown>; /** ms: how long this answer may be reused */ until: number } | { valid: false; reason: string; until: number };
 
 export interface AuthServiceOptions {
   /** Answers by sha256 of the token; owned by the caller so it can outlive one compiled config. */
@@ -74,9 +72,7 @@ export class AuthServiceValidator {
     if (running !== undefined) return running;
     const asked = this.ask(token, context).then((answer) => {
       const now = this.options.now();
-      const verdict: Verdict = answer.valid
-        ? { ...answer, until: Math.min(now + this.options.cacheTtlMs, tokenExpiresAt, answer.until) }
-        : { ...answer, until: now + this.options.rejectedCacheTtlMs };
+      const verdict: Verdict = answer.valid ? { ...answer, until: Math.min(now + this.options.cacheTtlMs, tokenExpiresAt, answer.until) } : { ...answer, until: now + this.options.rejectedCacheTtlMs };
       this.answers.set(key, verdict, verdict.until);
       return verdict;
     });
@@ -163,7 +159,7 @@ export class AuthServiceValidator {
       }
       report(true);
       if (status === 401 || status === 403) {
-        const reason = isRecord(body) ? body.detail ?? body.message ?? body.error : undefined;
+        const reason = isRecord(body) ? (body.detail ?? body.message ?? body.error) : undefined;
         return { valid: false, reason: typeof reason === 'string' ? reason.slice(0, 200) : `it answered ${status}`, until: 0 };
       }
       if (status < 200 || status >= 300) throw new Unavailable(`it answered ${status} (is auth.validateWith.path right?)`);

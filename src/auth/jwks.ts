@@ -64,11 +64,7 @@ export class JwksKeySource {
     if (!this.loadedOnce) {
       throw new GatewayError('GW_AUTH_UNAVAILABLE', 'The verification keys could not be fetched from the JWKS endpoint; retry shortly', { 'retry-after': '5' });
     }
-    throw invalidToken(
-      kid === undefined
-        ? 'The token names no key (kid) and the JWKS endpoint publishes several keys'
-        : `No key with kid "${kid.slice(0, 64)}" is published by the JWKS endpoint`,
-    );
+    throw invalidToken(kid === undefined ? 'The token names no key (kid) and the JWKS endpoint publishes several keys' : `No key with kid "${kid.slice(0, 64)}" is published by the JWKS endpoint`);
   }
 
   /** Resolves once no fetch is running (a background refresh included). */

@@ -34,7 +34,10 @@ export async function explain(config: GatewayConfig, method: string, url: string
       case 'none': {
         const own = managementAnswer(RouteTable.pathOf(url), config);
         if (own) return { matched: true, text: `${m} ${url}\n  answered by the gateway itself: ${own}\n` };
-        return { matched: false, text: `${m} ${url}\n  404 GW_NOT_FOUND: no route prefix matches (and it is not a management endpoint if it is not listed by GET /)\n  routes: ${gw.routes.map((r) => r.prefix).join(', ')}\n` };
+        return {
+          matched: false,
+          text: `${m} ${url}\n  404 GW_NOT_FOUND: no route prefix matches (and it is not a management endpoint if it is not listed by GET /)\n  routes: ${gw.routes.map((r) => r.prefix).join(', ')}\n`,
+        };
       }
       default: {
         const r = match.route;
@@ -60,7 +63,5 @@ function upstreamCandidates(discovery: DiscoveryConfig, instances: readonly { or
   if (discovery.dns === '') return ['  upstream candidates:', ...instances.map((i) => `    ${i.origin}${target} (weight ${i.weight})`)];
   const type = discovery.type === 'auto' ? (discovery.dns.startsWith('_') ? 'SRV' : 'A') : discovery.type;
   const port = type === 'SRV' ? 'the ports of its SRV records' : `port ${discovery.port || (discovery.scheme === 'https' ? 443 : 80)}`;
-  return [
-    `  upstream candidates: discovered in DNS, ${type} records of ${discovery.dns} (${discovery.scheme}, ${port}, looked up every ${discovery.refresh} at most), path ${target}`,
-  ];
+  return [`  upstream candidates: discovered in DNS, ${type} records of ${discovery.dns} (${discovery.scheme}, ${port}, looked up every ${discovery.refresh} at most), path ${target}`];
 }

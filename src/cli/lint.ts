@@ -49,7 +49,12 @@ export function lintFiles(files: string[], format: LintFormat, env: Env, options
   let stdout: string;
   if (format === 'json') stdout = formatProblemsJson(inOrder) + '\n';
   else if (results.length === 0) stdout = '';
-  else if (format === 'github') stdout = results.map((r) => formatProblemsGithub(r.problems)).filter(Boolean).join('\n') + '\n';
+  else if (format === 'github')
+    stdout =
+      results
+        .map((r) => formatProblemsGithub(r.problems))
+        .filter(Boolean)
+        .join('\n') + '\n';
   else stdout = results.map((r) => [formatProblemsText(r.problems), summary(r.file, r.problems)].filter(Boolean).join('\n')).join('\n') + '\n';
   return { exitCode: unreadable ? EXIT.usage : invalid ? EXIT.invalid : EXIT.ok, stdout, stderr };
 }

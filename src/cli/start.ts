@@ -17,7 +17,9 @@ function compileOrExit<T>(file: string, compile: () => T): T {
   try {
     return compile();
   } catch (err) {
-    process.stderr.write(`${file}:1:1 error: the gateway cannot be built from this config: ${err instanceof Error ? err.message : String(err)}; \`tracseq-gateway lint ${file}\` accepts it, so please report this together with the file\n`);
+    process.stderr.write(
+      `${file}:1:1 error: the gateway cannot be built from this config: ${err instanceof Error ? err.message : String(err)}; \`tracseq-gateway lint ${file}\` accepts it, so please report this together with the file\n`,
+    );
     process.exit(EXIT.invalid);
   }
 }

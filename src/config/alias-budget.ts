@@ -27,9 +27,7 @@ function expandedSize(root: Collection, sizes: Map<object, number>): number {
   const known = sizes.get(root);
   if (known !== undefined) return known;
   const open = new Set<object>([root]);
-  const stack: { node: Collection; children: unknown[]; next: number; total: number }[] = [
-    { node: root, children: Object.values(root), next: 0, total: 1 },
-  ];
+  const stack: { node: Collection; children: unknown[]; next: number; total: number }[] = [{ node: root, children: Object.values(root), next: 0, total: 1 }];
   while (stack.length) {
     const frame = stack[stack.length - 1];
     if (frame.next === frame.children.length) {

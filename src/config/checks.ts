@@ -63,7 +63,10 @@ function checkInstanceSource(service: { instances?: unknown; discovery?: unknown
   const refresh = typeof d.refresh === 'string' ? parseDuration(d.refresh) : undefined;
   const minRefresh = typeof d.minRefresh === 'string' ? parseDuration(d.minRefresh) : undefined;
   if (refresh !== undefined && minRefresh !== undefined && minRefresh > refresh) {
-    report(`${sp}/discovery/minRefresh`, `minRefresh (${String(d.minRefresh)}) is longer than refresh (${String(d.refresh)}): lookups would never come sooner than the longest wait; make minRefresh shorter`);
+    report(
+      `${sp}/discovery/minRefresh`,
+      `minRefresh (${String(d.minRefresh)}) is longer than refresh (${String(d.refresh)}): lookups would never come sooner than the longest wait; make minRefresh shorter`,
+    );
   }
   const type = d.type === 'auto' || d.type === undefined ? (String(d.dns).startsWith('_') ? 'SRV' : 'A') : d.type;
   if (type === 'SRV' && !String(d.dns).startsWith('_')) {
@@ -130,7 +133,10 @@ function checkTransform(t: TransformPolicy | undefined, at: string, report: Repo
       if (typeof value !== 'string') continue;
       const unknown = unknownPlaceholders(value);
       if (unknown.length) {
-        report(`${pointer}/${escapePointerToken(name)}`, `unknown placeholder ${unknown.map((u) => `\${${u}}`).join(', ')}; use ${REQUEST_PLACEHOLDERS.map((p) => `\${${p}}`).join(', ')} or \${env.NAME}`);
+        report(
+          `${pointer}/${escapePointerToken(name)}`,
+          `unknown placeholder ${unknown.map((u) => `\${${u}}`).join(', ')}; use ${REQUEST_PLACEHOLDERS.map((p) => `\${${p}}`).join(', ')} or \${env.NAME}`,
+        );
       }
     }
   };
@@ -229,7 +235,10 @@ function checkAuth(c: GatewayConfig, routes: RouteConfig[], serviceNames: string
     for (const list of ['roles', 'anyRole'] as const) {
       if (arr(r.auth?.[list]).length === 0) continue;
       const own = `/routes/${i}/auth/${list}`;
-      report(map.has(own) ? own : `/defaults/auth/${list}`, `route "${r.name}" checks ${list} but does not require auth (auth.required: false), so it may see no token; set required: true, or remove ${list}`);
+      report(
+        map.has(own) ? own : `/defaults/auth/${list}`,
+        `route "${r.name}" checks ${list} but does not require auth (auth.required: false), so it may see no token; set required: true, or remove ${list}`,
+      );
     }
   });
 
@@ -249,7 +258,10 @@ function checkAuth(c: GatewayConfig, routes: RouteConfig[], serviceNames: string
     report('/auth/jwt/algorithms', `${hmac.join(', ')} ${hmac.length === 1 ? 'needs' : 'need'} auth.jwt.secret; public keys verify RS/ES/PS algorithms only`);
   }
   if (!hmac.length && publicKeyAlgorithms.length && jwt.secret && !jwt.publicKey && !jwt.jwksUri) {
-    report('/auth/jwt/algorithms', `${publicKeyAlgorithms.join(', ')} ${publicKeyAlgorithms.length === 1 ? 'needs' : 'need'} auth.jwt.publicKey or auth.jwt.jwksUri; a secret verifies HS algorithms only`);
+    report(
+      '/auth/jwt/algorithms',
+      `${publicKeyAlgorithms.join(', ')} ${publicKeyAlgorithms.length === 1 ? 'needs' : 'need'} auth.jwt.publicKey or auth.jwt.jwksUri; a secret verifies HS algorithms only`,
+    );
   }
   if (jwt.publicKey && jwt.jwksUri) report('/auth/jwt/jwksUri', 'set either publicKey or jwksUri, not both');
   if (typeof jwt.publicKey === 'string' && jwt.publicKey) {

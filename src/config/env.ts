@@ -60,10 +60,12 @@ export function interpolate(document: unknown, env: Env, file: string, sourceMap
 
 type Parser = (text: string) => { value: unknown } | { error: string };
 
-const integer = (min: number, max = Number.MAX_SAFE_INTEGER): Parser => (text) => {
-  const n = Number(text);
-  return /^\d+$/.test(text.trim()) && n >= min && n <= max ? { value: n } : { error: `must be a whole number from ${min} to ${max}` };
-};
+const integer =
+  (min: number, max = Number.MAX_SAFE_INTEGER): Parser =>
+  (text) => {
+    const n = Number(text);
+    return /^\d+$/.test(text.trim()) && n >= min && n <= max ? { value: n } : { error: `must be a whole number from ${min} to ${max}` };
+  };
 const boolean: Parser = (text) => {
   const t = text.trim().toLowerCase();
   if (['true', '1', 'yes', 'on'].includes(t)) return { value: true };
@@ -82,11 +84,16 @@ const duration: Parser = (text) => {
   return seconds(t);
 };
 const workerCount: Parser = (text) => (text.trim() === 'auto' ? { value: 'auto' } : integer(1, 256)(text));
-const oneOf = (...allowed: string[]): Parser => (text) =>
-  allowed.includes(text.trim()) ? { value: text.trim() } : { error: `must be one of ${allowed.join(', ')}` };
+const oneOf =
+  (...allowed: string[]): Parser =>
+  (text) =>
+    allowed.includes(text.trim()) ? { value: text.trim() } : { error: `must be one of ${allowed.join(', ')}` };
 /** A comma-separated list (`10.0.0.10,10.0.0.11:5353`). */
 const commaList: Parser = (text) => {
-  const items = text.split(',').map((t) => t.trim()).filter(Boolean);
+  const items = text
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
   return items.length > 0 ? { value: items } : { error: 'must be a comma-separated list, e.g. 10.0.0.10,10.0.0.11:5353' };
 };
 const jsonStringArray: Parser = (text) => {
@@ -162,8 +169,7 @@ export function applyEnvOverrides(document: unknown, env: Env, file: string, sou
   const problems: ConfigProblem[] = [];
   if (document === null || typeof document !== 'object' || Array.isArray(document)) return problems;
   const doc = document as Record<string, unknown>;
-  const report = (pointer: string, message: string, severity: 'error' | 'warning' = 'error') =>
-    problems.push({ file, ...sourceMap.valueAt(pointer), severity, pointer, message });
+  const report = (pointer: string, message: string, severity: 'error' | 'warning' = 'error') => problems.push({ file, ...sourceMap.valueAt(pointer), severity, pointer, message });
 
   for (const o of ENV_OVERRIDES) {
     const text = env[o.variable];
@@ -194,7 +200,10 @@ export function applyEnvOverrides(document: unknown, env: Env, file: string, sou
     const service = (services as Record<string, Record<string, unknown>>)[name];
     if (service === null || typeof service !== 'object') continue;
     if (m[2] === 'URLS') {
-      const urls = text.split(',').map((u) => u.trim()).filter(Boolean);
+      const urls = text
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean);
       const bad = urls.find((u) => !/^https?:\/\/[^/]+/.test(u));
       if (urls.length === 0 || bad !== undefined) {
         report(pointer, `${variable}=${JSON.stringify(text)} must be a comma-separated list of http(s) URLs; fix or unset ${variable}`);

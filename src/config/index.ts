@@ -89,22 +89,11 @@ export function checkConfigText(file: string, text: string, givenEnv: Env, optio
   // A value still holding an unset ${VAR} would also fail every later check; report it once.
   const unresolvedAt = new Set(unresolved.map((p) => p.pointer));
   switchOnWrittenPolicies(document);
-  const later = [
-    ...applyEnvOverrides(document, env, file, sourceMap),
-    ...validateAgainstSchema(document, file, sourceMap),
-    ...checkBounds(document, file, sourceMap),
-  ];
+  const later = [...applyEnvOverrides(document, env, file, sourceMap), ...validateAgainstSchema(document, file, sourceMap), ...checkBounds(document, file, sourceMap)];
   const config = resolveConfig(document);
   resolveTransformEnv(config, env);
   later.push(...checkSemantics(config, file, sourceMap), ...checkInertPolicies(config, env, file, sourceMap));
-  const problems = settleUnsetSecrets(
-    [...unresolved, ...later.filter((p) => !unresolvedAt.has(p.pointer))],
-    placeholders,
-    env,
-    options.unsetSecrets ?? 'error',
-    file,
-    sourceMap,
-  );
+  const problems = settleUnsetSecrets([...unresolved, ...later.filter((p) => !unresolvedAt.has(p.pointer))], placeholders, env, options.unsetSecrets ?? 'error', file, sourceMap);
   problems.sort((a, b) => a.line - b.line || a.column - b.column);
   for (const p of problems) p.message = shortenQuotedValues(p.message);
   return { file, problems, config: hasErrors(problems) ? undefined : config };

@@ -22,8 +22,7 @@ function offSwitch(env: Env, pointer: string, variable: string): { off: string; 
  */
 export function checkInertPolicies(c: GatewayConfig, env: Env, file: string, map: SourceMap): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  const warn = (pointer: string, message: string) =>
-    problems.push({ file, ...map.keyAt(pointer), severity: 'warning', pointer, message });
+  const warn = (pointer: string, message: string) => problems.push({ file, ...map.keyAt(pointer), severity: 'warning', pointer, message });
 
   const rl = c.rateLimiting;
   if (isRecord(rl) && rl.enabled === false) {

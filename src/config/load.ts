@@ -24,7 +24,10 @@ export class UnreadableFileError extends Error {
   /** Why, in a few words ("no such file"), for tools that print the file themselves. */
   readonly reason: string;
 
-  constructor(readonly file: string, cause: NodeJS.ErrnoException) {
+  constructor(
+    readonly file: string,
+    cause: NodeJS.ErrnoException,
+  ) {
     const reason = (cause.code !== undefined && Object.hasOwn(READ_ERRORS, cause.code) ? READ_ERRORS[cause.code] : undefined) ?? cause.message;
     super(`${file}: cannot read the file: ${reason}`);
     this.name = 'UnreadableFileError';

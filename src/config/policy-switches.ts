@@ -13,7 +13,7 @@ function blocksAt(document: Record<string, unknown>, pattern: string): Record<st
   for (const token of pattern.split('/').slice(1)) {
     const next: unknown[] = [];
     for (const node of nodes) {
-      if (token === '*' && Array.isArray(node)) next.push(...node);
+      if (token === '*' && Array.isArray(node)) next.push(...(node as unknown[]));
       else if (isRecord(node)) next.push(node[token]);
     }
     nodes = next;

@@ -47,8 +47,10 @@ const PATTERN_MESSAGES: Record<string, string> = {
   '^[A-Za-z0-9][A-Za-z0-9_.-]*$': 'is not a valid route name; use letters, digits, ".", "_" and "-"',
   '^[a-z][a-z0-9_-]*$': 'is not a valid service name; use lowercase letters, digits, "_" and "-", starting with a letter',
   '^(ip|user|global|header:[A-Za-z0-9-]+)$': 'is not a rate-limit key; use ip, user, global or header:<Name>',
-  ["^$|^(?=.{1,253}$)(_?[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\\.(_?[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?))*\\.?$"]: 'is not a DNS name; write labels of letters, digits and "-" joined by "." (e.g. samples.lab.svc.cluster.local, or _http._tcp.samples.lab for SRV)',
-  ["^(\\d{1,3}(\\.\\d{1,3}){3}(:\\d{1,5})?|\\[[0-9A-Fa-f:.]+\\](:\\d{1,5})?|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$"]: 'is not a DNS server address; write an IP address, optionally with a port (10.0.0.10, 10.0.0.10:5353, [fd00::10]:53)',
+  ['^$|^(?=.{1,253}$)(_?[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\\.(_?[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?))*\\.?$']:
+    'is not a DNS name; write labels of letters, digits and "-" joined by "." (e.g. samples.lab.svc.cluster.local, or _http._tcp.samples.lab for SRV)',
+  ['^(\\d{1,3}(\\.\\d{1,3}){3}(:\\d{1,5})?|\\[[0-9A-Fa-f:.]+\\](:\\d{1,5})?|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$']:
+    'is not a DNS server address; write an IP address, optionally with a port (10.0.0.10, 10.0.0.10:5353, [fd00::10]:53)',
 };
 
 /** A value as a message shows it: a list or mapping of any size in a line of at most ~80 characters. */

@@ -25,7 +25,6 @@ export interface ManagementListing {
   admin: { reload: boolean } | undefined;
 }
 
-
 /**
  * The endpoints the gateway answers itself, those this client would get an answer from. Written by
  * hand beside the code that serves them (src/server/management.ts): their shapes are fixed, unlike
@@ -41,17 +40,25 @@ export function managementPaths(options: ManagementListing): Record<string, Open
     '/health': get('Liveness', '`{"status":"ok"}` while the process serves.', {
       '200': json('alive', { type: 'object', properties: { status: { const: 'ok' }, uptimeSeconds: { type: 'integer' } } }),
     }),
-    '/ready': get('Readiness', '`200` while a config is loaded and the gateway takes traffic; `503` from the moment it is told to stop (SIGTERM), through its shutdown delay and drain. Never depends on the services behind it.', {
-      '200': json('ready', { type: 'object', properties: { status: { const: 'ready' } } }),
-      '503': json('shutting down', { type: 'object', properties: { status: { const: 'shutting_down' } } }),
-    }),
-    '/health/services': get('Health of every service and instance', 'Overall and per-service status with each instance\'s health, circuit state and in-flight count.', {
+    '/ready': get(
+      'Readiness',
+      '`200` while a config is loaded and the gateway takes traffic; `503` from the moment it is told to stop (SIGTERM), through its shutdown delay and drain. Never depends on the services behind it.',
+      {
+        '200': json('ready', { type: 'object', properties: { status: { const: 'ready' } } }),
+        '503': json('shutting down', { type: 'object', properties: { status: { const: 'shutting_down' } } }),
+      },
+    ),
+    '/health/services': get('Health of every service and instance', "Overall and per-service status with each instance's health, circuit state and in-flight count.", {
       '200': json('healthy or degraded'),
       '503': json('unhealthy: some service has no available instance'),
     }),
-    '/services': get('Services and their instances', "Each service, its status and load balancer, its instances, the routes that use it and, for a service that publishes one, how fetching its OpenAPI document goes.", {
-      '200': json('the services'),
-    }),
+    '/services': get(
+      'Services and their instances',
+      'Each service, its status and load balancer, its instances, the routes that use it and, for a service that publishes one, how fetching its OpenAPI document goes.',
+      {
+        '200': json('the services'),
+      },
+    ),
     '/docs': get('This documentation, rendered with Swagger UI', "Generated from the running config and the services' own documents on every request.", {
       '200': { description: 'the page', content: { 'text/html': {} } },
     }),

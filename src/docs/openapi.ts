@@ -101,9 +101,14 @@ function routeOperation(config: GatewayConfig, route: RouteConfig, method: HttpM
 /** What the description says about the services' own documents. */
 function serviceDocumentLines(config: GatewayConfig, options: OpenApiOptions, merged: Map<string, { operations: number; leftOut: number }>): string[] {
   if (!options.serviceDocuments) {
-    const publishing = Object.entries(config.services).filter(([, s]) => s.openapi).map(([name]) => `\`${name}\``);
+    const publishing = Object.entries(config.services)
+      .filter(([, s]) => s.openapi)
+      .map(([name]) => `\`${name}\``);
     if (publishing.length === 0) return [];
-    return ['', `Made without a running gateway: the documents of ${publishing.join(', ')} (services.<name>.openapi) are not fetched, so their routes are route entries here; GET /docs/openapi.json on a running gateway merges them.`];
+    return [
+      '',
+      `Made without a running gateway: the documents of ${publishing.join(', ')} (services.<name>.openapi) are not fetched, so their routes are route entries here; GET /docs/openapi.json on a running gateway merges them.`,
+    ];
   }
   if (options.serviceDocuments.size === 0) return [];
   const lines = ['', "Services' own documents (services.<name>.openapi), merged at the gateway's paths:"];

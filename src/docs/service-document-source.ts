@@ -145,7 +145,7 @@ export class ServiceDocumentSource {
     } catch (err) {
       if (this.stopped) return;
       const e = err as { code?: string; message?: string };
-      const why = this.abort.signal.aborted ? String((this.abort.signal.reason as Error)?.message ?? 'timeout') : e.code ?? e.message ?? 'error';
+      const why = this.abort.signal.aborted ? String((this.abort.signal.reason as Error)?.message ?? 'timeout') : (e.code ?? e.message ?? 'error');
       this.failed(`fetch failed: ${why}`, origin);
     } finally {
       clearTimeout(timer);

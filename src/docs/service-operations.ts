@@ -40,7 +40,7 @@ function relocate(value: unknown, service: string): unknown {
       out.$ref = moved;
     } else if (key === 'mapping' && isRecord(v)) {
       // discriminator.mapping values are references too.
-      out.mapping = Object.fromEntries(Object.entries(v).map(([k, ref]) => [k, typeof ref === 'string' ? movedRef(ref, service) ?? ref : ref]));
+      out.mapping = Object.fromEntries(Object.entries(v).map(([k, ref]) => [k, typeof ref === 'string' ? (movedRef(ref, service) ?? ref) : ref]));
     } else {
       Object.defineProperty(out, key, { value: relocate(v, service), enumerable: true, writable: true, configurable: true });
     }

@@ -53,7 +53,20 @@ export function writeProblem(res: ServerResponse, err: GatewayError, instance: s
   res.end(body);
 }
 
-const REASONS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 408: 'Request Timeout', 417: 'Expectation Failed', 429: 'Too Many Requests', 431: 'Request Header Fields Too Large', 501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable' };
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  417: 'Expectation Failed',
+  429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+};
 
 /**
  * For connections that have no ServerResponse (refused upgrades, unparsable requests): writes a
@@ -65,7 +78,9 @@ export function writeProblemToSocket(socket: { writable: boolean; end(data: stri
     return;
   }
   const body = JSON.stringify(problemBody(err, instance, requestId));
-  const extra = Object.entries(err.headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  const extra = Object.entries(err.headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
   socket.end(
     `HTTP/1.1 ${err.status} ${REASONS[err.status] ?? 'Error'}\r\n` +
       'content-type: application/problem+json\r\n' +

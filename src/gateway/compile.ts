@@ -214,9 +214,7 @@ function stageDepsFor(deps: GatewayDeps, services: ReadonlyMap<string, UpstreamS
  * The client headers each route drops. Identity headers (auth.forwardClaims) go on every route,
  * whether auth is on or not, so no client can ever speak for a user; computed once per config.
  */
-function requestHeaderRules(
-  config: GatewayConfig,
-): (rc: RouteConfig) => Pick<CompiledRoute, 'strippedRequestHeaders' | 'droppedRequestHeaders' | 'dropUnderscoreHeaders'> {
+function requestHeaderRules(config: GatewayConfig): (rc: RouteConfig) => Pick<CompiledRoute, 'strippedRequestHeaders' | 'droppedRequestHeaders' | 'dropUnderscoreHeaders'> {
   const identity = identityHeaderNames(config.auth.forwardClaims);
   const withAuthorization = [...identity, 'authorization'];
   const dropUnderscoreHeaders = config.gateway.dropUnderscoreHeaders;

@@ -44,12 +44,7 @@ export class GatewayMetrics {
     // prom-client calls a gauge's collect() with the gauge as `this`: the registry is reached by name.
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const metrics = this;
-    this.requests = new CounterSeries(
-      'gateway_requests_total',
-      'Requests answered, by method, service, route and status.',
-      ['method', 'service', 'route', 'status'],
-      this.registry,
-    );
+    this.requests = new CounterSeries('gateway_requests_total', 'Requests answered, by method, service, route and status.', ['method', 'service', 'route', 'status'], this.registry);
     this.requestDuration = new HistogramSeries(
       'gateway_request_duration_seconds',
       'Time from the request reaching the gateway to the response being complete.',

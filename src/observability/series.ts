@@ -104,7 +104,13 @@ export class HistogramChild {
 export class HistogramSeries<L extends string> extends LabelledSeries<L, HistogramChild> {
   readonly type = 'histogram' as const;
 
-  constructor(name: string, help: string, labelNames: readonly L[], private readonly bounds: readonly number[], registry: Registry) {
+  constructor(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    private readonly bounds: readonly number[],
+    registry: Registry,
+  ) {
     super(name, help, labelNames, registry);
   }
 

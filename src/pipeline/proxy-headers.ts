@@ -3,17 +3,7 @@ import type { GatewayRequest, HeaderList } from './types';
 import { bufferToLowerCasedHeaderName } from '../upstream/undici';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) never cross the gateway, in either direction. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
 /** Headers the gateway sets itself on the upstream request, so client copies are dropped. */
 const REPLACED_UPSTREAM = new Set(['host', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id', 'traceparent']);
@@ -42,7 +32,12 @@ function connectionTokens(value: string | string[] | undefined): Set<string> | u
   // skip building a set for it on the request path.
   if (value === undefined || value === 'keep-alive') return undefined;
   const text = Array.isArray(value) ? value.join(',') : value;
-  return new Set(text.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
+  return new Set(
+    text
+      .split(',')
+      .map((t) => t.trim().toLowerCase())
+      .filter(Boolean),
+  );
 }
 
 /**
@@ -142,13 +137,7 @@ export function clientResponseHeaders(raw: readonly (Buffer | string)[], dropped
  * then the request id), each unless the upstream sent that name itself. No object is built per
  * answer: that and node walking its keys cost three times as much as this list.
  */
-export function clientResponseHead(
-  raw: readonly (Buffer | string)[],
-  dropped: ReadonlySet<string>,
-  own: HeaderList,
-  ownNames: ReadonlySet<string>,
-  requestId: string,
-): string[] {
+export function clientResponseHead(raw: readonly (Buffer | string)[], dropped: ReadonlySet<string>, own: HeaderList, ownNames: ReadonlySet<string>, requestId: string): string[] {
   const out = relayedHeaders(raw, dropped);
   let sentByUpstream: string[] | undefined;
   for (let i = 0; i < out.length; i += 2) if (ownNames.has(out[i])) (sentByUpstream ??= []).push(out[i]);

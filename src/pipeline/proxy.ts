@@ -37,7 +37,19 @@ export const createProxyStage: StageFactory = (route, config, deps) => {
   // with one value undici refreshes one timer when the head arrives instead of replacing it, which
   // measured 3-4 % of the CPU per request (bench/paired-cpu.sh, 1.43x vs 1.50x of bare undici).
   const idleTimeoutMs = parseDuration(route.config.streamIdleTimeout) ?? timeoutMs + 1000;
-  const proxy = new RouteProxy(service, timeoutMs, route.responseHeaderEdits, route.responseEnds, route.droppedResponseHeaders, route.config.retry, deps.metrics, deps.now, bodyMemory, deps.logger, idleTimeoutMs);
+  const proxy = new RouteProxy(
+    service,
+    timeoutMs,
+    route.responseHeaderEdits,
+    route.responseEnds,
+    route.droppedResponseHeaders,
+    route.config.retry,
+    deps.metrics,
+    deps.now,
+    bodyMemory,
+    deps.logger,
+    idleTimeoutMs,
+  );
 
   const { budget, methods: retryMethods } = proxy.retries;
 

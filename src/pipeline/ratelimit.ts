@@ -67,7 +67,12 @@ export const createRateLimitStage: StageFactory = (route, config, deps) => {
   // Asked for on every compile, so a reload that keeps using Redis keeps the connection.
   const connection =
     rl.store === 'redis'
-      ? deps.resources.reuse(`ratelimit:redis`, rl.redisUrl, () => connectRedis(rl.redisUrl, deps.logger, deps.now), (c) => c.close())
+      ? deps.resources.reuse(
+          `ratelimit:redis`,
+          rl.redisUrl,
+          () => connectRedis(rl.redisUrl, deps.logger, deps.now),
+          (c) => c.close(),
+        )
       : undefined;
   const wanted: LimitSpec[] = [];
   if (own.enabled) wanted.push(...specs(`${rl.prefix}${route.name}:`, own.key, own.requestsPerMinute, own.burst, ''));

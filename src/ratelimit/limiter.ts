@@ -71,9 +71,7 @@ export function addRateLimitHeaders(res: { getHeader(n: string): unknown; setHea
 export function createLimiter(spec: LimitSpec, connection: RedisConnection | undefined, policy: StoreFailurePolicy, onLimited: OnLimited, log: (err: unknown, message?: string) => void): Limiter {
   const { MemoryStore, rateLimit } = expressRateLimit();
   const { RedisStore } = connection ? (require('rate-limit-redis') as typeof import('rate-limit-redis')) : { RedisStore: undefined };
-  const inner: Store = connection && RedisStore
-    ? new RedisStore({ sendCommand: (...args: string[]) => connection.sendCommand(...args) as never, prefix: spec.prefix })
-    : new MemoryStore();
+  const inner: Store = connection && RedisStore ? new RedisStore({ sendCommand: (...args: string[]) => connection.sendCommand(...args) as never, prefix: spec.prefix }) : new MemoryStore();
   const store = new GuardedStore(inner, policy);
   const keyOf = keyFunction(spec.key);
   const limiter: Limiter = {
@@ -98,7 +96,9 @@ export function createLimiter(spec: LimitSpec, connection: RedisConnection | und
       addRateLimitHeaders(res, limiter, gwReq);
       const retryAfter = String(Math.max(1, secondsUntil(gwReq.rateLimit?.resetTime, spec.windowMs)));
       onLimited(gwReq, spec);
-      (next as Next)(new GatewayError('GW_RATE_LIMITED', `More than ${spec.limit} requests in ${spec.windowMs / 1000} s (limit "${spec.name}"); retry after ${retryAfter} s`, { 'retry-after': retryAfter }));
+      (next as Next)(
+        new GatewayError('GW_RATE_LIMITED', `More than ${spec.limit} requests in ${spec.windowMs / 1000} s (limit "${spec.name}"); retry after ${retryAfter} s`, { 'retry-after': retryAfter }),
+      );
     },
   });
   (limiter as { middleware: Handler }).middleware = middleware as unknown as Handler;

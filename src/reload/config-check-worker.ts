@@ -23,8 +23,7 @@ export interface CheckRequest {
 
 export type CheckReply =
   /** `routesToFollow`: the config's routes come after it, in RouteBatch messages. */
-  | { id: number; hash: string; config?: GatewayConfig; problems: ConfigProblem[]; omitted: number; routesToFollow?: number }
-  | { id: number; unreadable: string };
+  { id: number; hash: string; config?: GatewayConfig; problems: ConfigProblem[]; omitted: number; routesToFollow?: number } | { id: number; unreadable: string };
 
 /** Part of a large config's routes, sent after its reply, one part per request for more. */
 export interface RouteBatch {

@@ -54,9 +54,5 @@ export function diffConfigs(before: GatewayConfig, after: GatewayConfig): Config
 
 export function formatChanges(changes: ConfigChange[]): string {
   if (changes.length === 0) return 'no changes\n';
-  return (
-    changes
-      .map((c) => `${c.kind} ${c.name}: ${c.change}${c.fields ? ` (${c.fields.join(', ')})` : ''}`)
-      .join('\n') + '\n'
-  );
+  return changes.map((c) => `${c.kind} ${c.name}: ${c.change}${c.fields ? ` (${c.fields.join(', ')})` : ''}`).join('\n') + '\n';
 }

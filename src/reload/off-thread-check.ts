@@ -39,9 +39,7 @@ require(${JSON.stringify(entry)});
 function startWorker(maxHeapMb: number): Worker {
   const built = join(__dirname, 'config-check-worker.js');
   const resourceLimits = { maxOldGenerationSizeMb: maxHeapMb };
-  const worker = existsSync(built)
-    ? new Worker(built, { resourceLimits })
-    : new Worker(fromSources(join(__dirname, 'config-check-worker.ts')), { eval: true, resourceLimits });
+  const worker = existsSync(built) ? new Worker(built, { resourceLimits }) : new Worker(fromSources(join(__dirname, 'config-check-worker.ts')), { eval: true, resourceLimits });
   // Never what keeps the process alive: shutdown does not have to remember it.
   worker.unref();
   return worker;

@@ -117,7 +117,11 @@ export class ConfigReloader {
     const before = this.target.current();
     const restart = RESTART_REQUIRED.filter((s) => s.read(before) !== s.read(next));
     if (restart.length) {
-      return this.fail(trigger, restart.map((s) => `${s.name} changed: restart required (the running config is unchanged)`), 'restart_required');
+      return this.fail(
+        trigger,
+        restart.map((s) => `${s.name} changed: restart required (the running config is unchanged)`),
+        'restart_required',
+      );
     }
     const changes = diffConfigs(before, next);
     try {

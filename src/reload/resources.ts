@@ -38,7 +38,13 @@ export class Resources {
   async retire(): Promise<void> {
     const leaving = [...this.held].filter(([key]) => !this.carried.has(key));
     this.held.clear();
-    await Promise.all(leaving.map(([, h]) => Promise.resolve().then(h.dispose).catch(() => undefined)));
+    await Promise.all(
+      leaving.map(([, h]) =>
+        Promise.resolve()
+          .then(h.dispose)
+          .catch(() => undefined),
+      ),
+    );
   }
 
   /** A compile that failed: disposes what it created, gives back what it had taken over. */
@@ -46,13 +52,25 @@ export class Resources {
     const created = [...this.held].filter(([key]) => this.previous?.held.get(key) !== this.held.get(key));
     for (const key of this.held.keys()) this.previous?.carried.delete(key);
     this.held.clear();
-    await Promise.all(created.map(([, h]) => Promise.resolve().then(h.dispose).catch(() => undefined)));
+    await Promise.all(
+      created.map(([, h]) =>
+        Promise.resolve()
+          .then(h.dispose)
+          .catch(() => undefined),
+      ),
+    );
   }
 
   /** Shutdown: disposes everything. */
   async disposeAll(): Promise<void> {
     const all = [...this.held.values()];
     this.held.clear();
-    await Promise.all(all.map((h) => Promise.resolve().then(h.dispose).catch(() => undefined)));
+    await Promise.all(
+      all.map((h) =>
+        Promise.resolve()
+          .then(h.dispose)
+          .catch(() => undefined),
+      ),
+    );
   }
 }

@@ -29,7 +29,13 @@ export function paramValue(pair: string): string | undefined {
 export function splitQuery(url: string): { path: string; pairs: string[] } {
   const q = url.indexOf('?');
   if (q === -1) return { path: url, pairs: [] };
-  return { path: url.slice(0, q), pairs: url.slice(q + 1).split('&').filter((pair) => pair !== '') };
+  return {
+    path: url.slice(0, q),
+    pairs: url
+      .slice(q + 1)
+      .split('&')
+      .filter((pair) => pair !== ''),
+  };
 }
 
 export function joinQuery(path: string, pairs: readonly string[]): string {

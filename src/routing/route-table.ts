@@ -1,10 +1,6 @@
 import type { CompiledRoute } from '../pipeline/types';
 
-export type Match =
-  | { kind: 'route'; route: CompiledRoute }
-  | { kind: 'method-not-allowed'; allow: string }
-  | { kind: 'bad-path'; reason: string }
-  | { kind: 'none' };
+export type Match = { kind: 'route'; route: CompiledRoute } | { kind: 'method-not-allowed'; allow: string } | { kind: 'bad-path'; reason: string } | { kind: 'none' };
 
 const NONE: Match = { kind: 'none' };
 

@@ -96,7 +96,10 @@ export class GatewayServer {
     };
     const g = config.gateway;
     this.server = this.createNodeServer(config, createDispatcher(this.state));
-    this.server.on('upgrade', createUpgradeHandler(() => this.gateway));
+    this.server.on(
+      'upgrade',
+      createUpgradeHandler(() => this.gateway),
+    );
     const connections = this.connections;
     const forget = function forgetConnection(this: Socket) {
       connections.delete(this);
@@ -107,9 +110,15 @@ export class GatewayServer {
     });
     if (g.managementPort > 0) {
       const listenerApp = createManagementApp({ ...managementContext, publicPort: false });
-      this.managementServer = this.createNodeServer(config, createManagementDispatcher(() => this.gateway, (req, res) => {
-        listenerApp(req as never, res as never);
-      }));
+      this.managementServer = this.createNodeServer(
+        config,
+        createManagementDispatcher(
+          () => this.gateway,
+          (req, res) => {
+            listenerApp(req as never, res as never);
+          },
+        ),
+      );
     }
     this.applyServerTimeouts(config);
     this.metrics.observe({ services: () => this.gateway.services.values(), inFlight: () => this.state.inFlight });
@@ -131,7 +140,10 @@ export class GatewayServer {
       },
       handler,
     );
-    server.on('checkExpectation', createExpectationHandler(() => this.gateway));
+    server.on(
+      'checkExpectation',
+      createExpectationHandler(() => this.gateway),
+    );
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.onClientError(err, socket));
     return server;
   }
@@ -225,10 +237,7 @@ export class GatewayServer {
    * Starts the management listener, when gateway.managementPort is set. Resolves with its
    * address, or undefined when there is none.
    */
-  listenManagement(
-    port = this.gateway.config.gateway.managementPort,
-    host = this.gateway.config.gateway.managementHost || this.gateway.config.gateway.host,
-  ): Promise<AddressInfo | undefined> {
+  listenManagement(port = this.gateway.config.gateway.managementPort, host = this.gateway.config.gateway.managementHost || this.gateway.config.gateway.host): Promise<AddressInfo | undefined> {
     const server = this.managementServer;
     if (server === undefined) return Promise.resolve(undefined);
     return new Promise((resolve, reject) => {
@@ -255,7 +264,7 @@ export class GatewayServer {
     }
   }
 
-    /** Malformed requests never reach the dispatcher; they still get a problem+json answer. */
+  /** Malformed requests never reach the dispatcher; they still get a problem+json answer. */
   private onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
     if (err.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
@@ -282,10 +291,7 @@ export class GatewayServer {
    * in-flight requests finish (up to the drain timeout, then connections are closed), upstream
    * pools are closed last.
    */
-  async stop(
-    drainMs = parseDuration(this.gateway.config.gateway.drainTimeout) ?? 15_000,
-    delayMs = parseDuration(this.gateway.config.gateway.shutdownDelay) ?? 0,
-  ): Promise<void> {
+  async stop(drainMs = parseDuration(this.gateway.config.gateway.drainTimeout) ?? 15_000, delayMs = parseDuration(this.gateway.config.gateway.shutdownDelay) ?? 0): Promise<void> {
     if (this.isStopping) return;
     this.isStopping = true;
     if (delayMs > 0 && this.server.listening) {

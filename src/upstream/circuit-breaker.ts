@@ -83,11 +83,7 @@ export class CircuitBreaker {
       this.open(`trial request failed: ${reason}`);
       return;
     }
-    if (
-      this.stateValue === 'closed' &&
-      this.consecutive >= this.config.failureThreshold &&
-      this.requests.total(this.now()) >= this.config.minimumRequests
-    ) {
+    if (this.stateValue === 'closed' && this.consecutive >= this.config.failureThreshold && this.requests.total(this.now()) >= this.config.minimumRequests) {
       this.open(`${this.consecutive} consecutive failures, last: ${reason}`);
     }
   }

@@ -22,9 +22,7 @@ export class RetryBudget {
 
   tryAcquire(): boolean {
     const now = this.now();
-    const allowed =
-      this.recentRetries.total(now) < this.budget.minPerSecond ||
-      this.retries.total(now) < this.budget.ratio * this.requests.total(now);
+    const allowed = this.recentRetries.total(now) < this.budget.minPerSecond || this.retries.total(now) < this.budget.ratio * this.requests.total(now);
     if (allowed) {
       this.retries.add(now);
       this.recentRetries.add(now);

@@ -62,7 +62,6 @@ export class RouteProxy implements AttemptRoute {
     this.undiciTimeoutMs = timeoutMs + 1000;
     this.pauses = new DeadlineList(this.undiciTimeoutMs);
     this.upstreamDuration = metrics.upstreamDuration;
-
   }
 
   /** The client response head for an upstream answer: the gateway's own headers join the upstream's. */

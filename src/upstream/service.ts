@@ -38,9 +38,7 @@ export class UpstreamInstance {
     this.health = new HealthCheck(this.origin, config.healthCheck, checkAgent, deps.now, (t) =>
       deps.logger.warn('instance health changed', { service, instance: url, from: t.from, to: t.to, reason: t.reason }),
     );
-    this.breaker = new CircuitBreaker(config.circuitBreaker, deps.now, (t) =>
-      deps.logger.warn('circuit breaker state changed', { service, instance: url, from: t.from, to: t.to, reason: t.reason }),
-    );
+    this.breaker = new CircuitBreaker(config.circuitBreaker, deps.now, (t) => deps.logger.warn('circuit breaker state changed', { service, instance: url, from: t.from, to: t.to, reason: t.reason }));
   }
 
   /** Created on first use: a gateway whose upstream is never called opens no sockets. */
@@ -122,7 +120,6 @@ export class UpstreamService {
   get balancer(): Balancer<UpstreamInstance> {
     return this.balancerOf;
   }
-
 
   get discovery(): DiscoveryView | null {
     return this.source.view();

@@ -87,8 +87,7 @@ describe('tracseq-gateway CLI', () => {
   describe('lint checks the file, start checks the environment', () => {
     const warning =
       'routes.yaml:50:13 warning /auth/jwt/secret: environment variable "AUTHENTICATION__JWT_SECRET_KEY" is not set here, so route "samples" and every other route that requires auth have no key to verify tokens with; `tracseq-gateway start` refuses to run until it is set (lint --strict makes this an error)';
-    const refusal =
-      'routes.yaml:18:15 error /defaults/auth/required: route "samples" requires auth but no key is set: set auth.jwt.secret (or AUTHENTICATION__JWT_SECRET_KEY), publicKey or jwksUri';
+    const refusal = 'routes.yaml:18:15 error /defaults/auth/required: route "samples" requires auth but no key is set: set auth.jwt.secret (or AUTHENTICATION__JWT_SECRET_KEY), publicKey or jwksUri';
 
     it('lint on the shipped routes.yaml without secrets: exit 0, one warning per unset secret saying start will refuse', async () => {
       expect(await cli(['lint', 'routes.yaml'])).toEqual({ code: 0, output: `${warning}\nroutes.yaml: valid (1 warning)\n` });
@@ -103,7 +102,9 @@ describe('tracseq-gateway CLI', () => {
       expect(json.code).toBe(0);
       expect(JSON.parse(json.output)).toEqual({
         valid: true,
-        files: [{ file: 'routes.yaml', valid: true, problems: [{ line: 50, column: 13, severity: 'warning', pointer: '/auth/jwt/secret', message: warning.slice(warning.indexOf('environment variable')) }] }],
+        files: [
+          { file: 'routes.yaml', valid: true, problems: [{ line: 50, column: 13, severity: 'warning', pointer: '/auth/jwt/secret', message: warning.slice(warning.indexOf('environment variable')) }] },
+        ],
       });
     });
 
@@ -141,7 +142,7 @@ describe('tracseq-gateway CLI', () => {
     expect(printed.code).toBe(0);
     expect(printed.output).not.toContain('do-not-print-me');
     expect(printed.output).not.toContain('hunter2');
-    expect(printed.output).toContain('secret: \'***\'');
+    expect(printed.output).toContain("secret: '***'");
     expect(printed.output).toContain('redis://user:***@127.0.0.1:6379/0');
     expect(printed.output).toContain('url: http://127.0.0.1:9999');
     expect(printed.output).toContain('timeout: 30s');

@@ -66,7 +66,7 @@ describe('cluster mode (WORKERS=2)', () => {
     expect(seen).toBeLessThanOrEqual(Math.ceil(intervals * 1.3));
   });
 
-  it('every worker shows the primary\'s health findings', async () => {
+  it("every worker shows the primary's health findings", async () => {
     for (let i = 0; i < 6; i++) {
       const res = await get('/health/services', managementPort);
       const body = JSON.parse(res.body) as { services: { up: { instances: { health: string; lastCheck: string | null }[] } } };

@@ -19,7 +19,7 @@ function run(entry: string, args: string[], env: Record<string, string>): Runnin
 }
 
 describe('node dist/demo/serve-one.js <service> (a demo service container)', () => {
-  it('serves one stand-in on PORT, passes the image\'s health probe, and exits 0 on SIGTERM', async () => {
+  it("serves one stand-in on PORT, passes the image's health probe, and exits 0 on SIGTERM", async () => {
     const port = await closedPort();
     const standIn = run(distEntry('demo/serve-one.js'), ['samples'], { PORT: String(port), HOST: '127.0.0.1' });
     await waitFor(() => standIn.output().includes(`listening on ${port}`) || standIn.child.exitCode !== null, 10_000, 'stand-in start');

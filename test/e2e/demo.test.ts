@@ -36,7 +36,9 @@ describe('npm run demo', () => {
     expect(res.body).toMatchObject({ service: 'samples', path: '/api/v1/list', query: { page: '1' } });
     expect(res.body.headers).toMatchObject({ 'x-user-id': 'user-0001', 'x-user-roles': 'lab_manager,researcher', 'x-user-email': 'lab.manager@tracseq.dev' });
 
-    const forged = await request(url).get('/samples/list').set('authorization', `Bearer ${token.slice(0, -4)}AAAA`);
+    const forged = await request(url)
+      .get('/samples/list')
+      .set('authorization', `Bearer ${token.slice(0, -4)}AAAA`);
     expect(forged.status).toBe(401);
     expect(forged.body.code).toBe('GW_INVALID_TOKEN');
   });
@@ -76,9 +78,7 @@ describe('npm run demo', () => {
   it('lists the seven services on GET /services', async () => {
     const res = await request(url).get('/services');
     expect(res.status).toBe(200);
-    expect(res.body.services.map((s: { name: string }) => s.name).sort()).toEqual(
-      ['auth', 'notifications', 'rag', 'samples', 'sequencing', 'storage', 'templates'],
-    );
+    expect(res.body.services.map((s: { name: string }) => s.name).sort()).toEqual(['auth', 'notifications', 'rag', 'samples', 'sequencing', 'storage', 'templates']);
   });
 
   it("shows the stand-ins' own OpenAPI documents on /docs at the gateway's paths", async () => {

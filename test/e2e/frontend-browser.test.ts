@@ -187,7 +187,7 @@ routes:
       { api: gw.url, token },
     );
     expect(events.map((e) => JSON.parse(e))).toEqual([1, 2, 3].map((event) => ({ service: 'notifications', event })));
-    await waitFor(() => gw.logs().some((l) => l.message === 'request' && l.route === 'notification-events'), 3000, 'the stream\'s access line');
+    await waitFor(() => gw.logs().some((l) => l.message === 'request' && l.route === 'notification-events'), 3000, "the stream's access line");
     const line = gw.logs().find((l) => l.message === 'request' && l.route === 'notification-events')!;
     expect(line).toMatchObject({ path: '/notifications/events', user: DEMO_USER.sub });
     expect(JSON.stringify(gw.logs())).not.toContain(token);
@@ -238,7 +238,10 @@ routes:
     expect(boundary).toBeDefined();
     const expected = Buffer.from(Array.from({ length: size }, (_, i) => (i * 7 + 3) % 256));
     // The file part: its headers, a blank line, the bytes, then the closing boundary.
-    const part = upload.body.toString('latin1').split(`--${boundary}`).find((p) => p.includes('filename="reads.fastq"'))!;
+    const part = upload.body
+      .toString('latin1')
+      .split(`--${boundary}`)
+      .find((p) => p.includes('filename="reads.fastq"'))!;
     const content = Buffer.from(part.slice(part.indexOf('\r\n\r\n') + 4, -2), 'latin1');
     expect(content.equals(expected)).toBe(true);
   }, 20_000);

@@ -165,7 +165,12 @@ routes:
       return sorted[Math.floor(sorted.length * 0.99)] ?? 0;
     };
     tables.push(
-      scenarioTable('All instances of /down dead (connection refused); /lab healthy', outcomes, { '/down p99 answer time': `${p99(down).toFixed(1)} ms`, '/lab p99 answer time': `${p99(lab).toFixed(1)} ms` }, (o) => `GET ${o.path}`),
+      scenarioTable(
+        'All instances of /down dead (connection refused); /lab healthy',
+        outcomes,
+        { '/down p99 answer time': `${p99(down).toFixed(1)} ms`, '/lab p99 answer time': `${p99(lab).toFixed(1)} ms` },
+        (o) => `GET ${o.path}`,
+      ),
     );
     expect(lost(outcomes)).toEqual([]);
     expect(lab.every((o) => o.status === 200)).toBe(true);
@@ -238,7 +243,12 @@ routes:
     const outcomes = await load.done;
     const v2 = outcomes.filter((o) => o.config === 'v2').map((o) => o.endedAt - fixedAt);
     const applied = v2.length ? Math.min(...v2) : undefined;
-    tables.push(scenarioTable('routes.yaml replaced by garbage, fixed 1 s after the failure was logged', outcomes, { 'garbage reported in the log': `${seconds(detected)} after the write`, 'fixed config serving': `${seconds(applied)} after the write` }));
+    tables.push(
+      scenarioTable('routes.yaml replaced by garbage, fixed 1 s after the failure was logged', outcomes, {
+        'garbage reported in the log': `${seconds(detected)} after the write`,
+        'fixed config serving': `${seconds(applied)} after the write`,
+      }),
+    );
     expect(lost(outcomes)).toEqual([]);
     expect(outcomes.every((o) => o.status === 200)).toBe(true);
     expect(outcomes.every((o) => o.config === 'v1' || o.config === 'v2')).toBe(true);
@@ -289,21 +299,25 @@ routes:
       // Each side (this process, the gateway) needs one descriptor per connection plus its own.
       const count = Number.isFinite(limit) ? Math.min(wanted, limit - 1000) : wanted;
       const [a, b] = await Promise.all([startInstance('A'), startInstance('B')]);
-      const gw = await startGatewayProcess(labYaml([a.url, b.url]).replace('gateway: { host: 127.0.0.1, drainTimeout: 10s }', 'gateway: { host: 127.0.0.1, headersTimeout: 60s, requestTimeout: 120s }'));
+      const gw = await startGatewayProcess(
+        labYaml([a.url, b.url]).replace('gateway: { host: 127.0.0.1, drainTimeout: 10s }', 'gateway: { host: 127.0.0.1, headersTimeout: 60s, requestTimeout: 120s }'),
+      );
       const idle: Socket[] = [];
       let closedEarly = 0;
       const openedAt = performance.now();
       for (let i = 0; i < count; i += 500) {
         await Promise.all(
-          Array.from({ length: Math.min(500, count - i) }, (_, j) =>
-            new Promise<void>((resolve, reject) => {
-              // Spread over ten source addresses so no single address runs short of ephemeral ports.
-              const socket = connect({ port: gw.port, host: '127.0.0.1', localAddress: `127.0.0.${20 + ((i + j) % 10)}` });
-              socket.once('connect', () => resolve());
-              socket.once('error', reject);
-              socket.on('close', () => closedEarly++);
-              idle.push(socket);
-            }),
+          Array.from(
+            { length: Math.min(500, count - i) },
+            (_, j) =>
+              new Promise<void>((resolve, reject) => {
+                // Spread over ten source addresses so no single address runs short of ephemeral ports.
+                const socket = connect({ port: gw.port, host: '127.0.0.1', localAddress: `127.0.0.${20 + ((i + j) % 10)}` });
+                socket.once('connect', () => resolve());
+                socket.once('error', reject);
+                socket.on('close', () => closedEarly++);
+                idle.push(socket);
+              }),
           ),
         );
       }
@@ -311,7 +325,9 @@ routes:
       try {
         const outcomes = await startLoad({ url: gw.url, paths: ['/lab'], variants: MATRIX, durationMs: 3000 }).done;
         const times = outcomes.map((o) => o.endedAt - o.sentAt).sort((x, y) => x - y);
-        const rss = execFileSync('ps', ['-o', 'rss=', '-p', String(gw.process.child.pid)]).toString().trim();
+        const rss = execFileSync('ps', ['-o', 'rss=', '-p', String(gw.process.child.pid)])
+          .toString()
+          .trim();
         tables.push(
           scenarioTable(`${count.toLocaleString('en')} idle connections open while serving${count < wanted ? ` (scaled down from 10,000: ulimit -n is ${limit})` : ''}`, outcomes, {
             'idle connections opened in': seconds(openMs),
@@ -361,10 +377,17 @@ describe('faults: slowhttptest attacks while an ordinary client keeps calling', 
         const final = [...plain.matchAll(/pending:\s+(\d+)\s+connected:\s+(\d+)\s+error:\s+(\d+)\s+closed:\s+(\d+)\s+service available:\s+(\w+)/g)].pop();
         const exit = /Exit status:\s*(.*)/.exec(plain)?.[1]?.trim();
         tables.push(
-          scenarioTable(`slowhttptest ${attack.title}, 300 connections, 12 s`, outcomes, {
-            'slowhttptest at the end': final ? `connected ${final[2]}, pending ${final[1]}, closed ${final[4]}, errors ${final[3]}, service available ${final[5]} (${exit ?? 'no exit status'})` : 'no report',
-            ...deathNote(gw),
-          }, () => 'ordinary GET from 127.0.0.2'),
+          scenarioTable(
+            `slowhttptest ${attack.title}, 300 connections, 12 s`,
+            outcomes,
+            {
+              'slowhttptest at the end': final
+                ? `connected ${final[2]}, pending ${final[1]}, closed ${final[4]}, errors ${final[3]}, service available ${final[5]} (${exit ?? 'no exit status'})`
+                : 'no report',
+              ...deathNote(gw),
+            },
+            () => 'ordinary GET from 127.0.0.2',
+          ),
         );
         expect(outcomes.length).toBeGreaterThan(10);
         expect(lost(outcomes)).toEqual([]);

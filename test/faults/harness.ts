@@ -216,7 +216,12 @@ export const seconds = (ms: number | undefined): string => (ms === undefined ? '
 function tally(outcomes: Outcome[]): string {
   const counts = new Map<string, number>();
   for (const o of outcomes) if (o.status !== 'lost') counts.set(String(o.status), (counts.get(String(o.status)) ?? 0) + 1);
-  return [...counts.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([s, n]) => `${s}×${n}`).join(', ') || '—';
+  return (
+    [...counts.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([s, n]) => `${s}×${n}`)
+      .join(', ') || '—'
+  );
 }
 
 /** A markdown table of one scenario: a row per request kind, then the totals and the timings. */

@@ -45,15 +45,16 @@ afterAll(async () => {
 
 /** Lines as editors count them (YAML breaks lines at LF, CR LF and CR), after a BOM. */
 function linesOf(bytes: Buffer): string[] {
-  return bytes.toString('utf8').replace(/^\uFEFF/, '').split(/\r\n|\r|\n/);
+  return bytes
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .split(/\r\n|\r|\n/);
 }
 
 function outsideTheFile(bytes: Buffer, report: JsonReport): string[] {
   const lines = linesOf(bytes);
   return report.files.flatMap((f) =>
-    f.problems
-      .filter((p) => !(p.line >= 1 && p.line <= lines.length && p.column >= 1 && p.column <= lines[p.line - 1].length + 1))
-      .map((p) => `${p.line}:${p.column} ${p.message}`),
+    f.problems.filter((p) => !(p.line >= 1 && p.line <= lines.length && p.column >= 1 && p.column <= lines[p.line - 1].length + 1)).map((p) => `${p.line}:${p.column} ${p.message}`),
   );
 }
 

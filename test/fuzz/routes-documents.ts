@@ -132,7 +132,10 @@ function applyData(doc: Json, m: DataMutation): Json {
 
 function aliasBomb(levels: number, width: number): string {
   let text = `bomb0: &b0 [${Array(width).fill('"x"').join(', ')}]\n`;
-  for (let i = 1; i < levels; i++) text += `bomb${i}: &b${i} [${Array(width).fill(`*b${i - 1}`).join(', ')}]\n`;
+  for (let i = 1; i < levels; i++)
+    text += `bomb${i}: &b${i} [${Array(width)
+      .fill(`*b${i - 1}`)
+      .join(', ')}]\n`;
   return text;
 }
 

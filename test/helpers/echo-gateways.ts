@@ -3,11 +3,11 @@ import { startUpstream, TestUpstream } from './upstream';
 
 export interface EchoGateways {
   /** The echo upstream every gateway of the file proxies to (started in beforeAll). */
-  upstream(): TestUpstream;
+  upstream: () => TestUpstream;
   /** A gateway with one service, `echo`, and the given YAML after it (routes, policies). */
-  gateway(body: string, env?: Record<string, string>): Promise<RunningGateway>;
+  gateway: (body: string, env?: Record<string, string>) => Promise<RunningGateway>;
   /** Stops this gateway after the test, like the ones `gateway` starts. */
-  track(gw: RunningGateway): RunningGateway;
+  track: (gw: RunningGateway) => RunningGateway;
 }
 
 /**
@@ -33,7 +33,6 @@ export function echoGateways(): EchoGateways {
   return {
     upstream: () => upstream,
     track,
-    gateway: async (body, env = {}) =>
-      track(await startGateway(configFrom(`version: 1\nservices:\n  echo:\n    instances: ["${upstream.url}"]\n    healthCheck: { enabled: false }\n${body}`, env))),
+    gateway: async (body, env = {}) => track(await startGateway(configFrom(`version: 1\nservices:\n  echo:\n    instances: ["${upstream.url}"]\n    healthCheck: { enabled: false }\n${body}`, env))),
   };
 }

@@ -100,7 +100,10 @@ function check(c: HostileCase, result: RawExchange, arrived: WireRequest[], fetc
   for (const name of e.identityAbsent ?? []) expect(identityValues(seen, name)).toEqual([]);
   for (const [name, value] of Object.entries(e.identityEquals ?? {})) expect(identityValues(seen, name)).toEqual([value]);
   if (e.lastForwardedFor !== undefined) {
-    const hops = headerValues(seen, 'x-forwarded-for').join(',').split(',').map((h) => h.trim());
+    const hops = headerValues(seen, 'x-forwarded-for')
+      .join(',')
+      .split(',')
+      .map((h) => h.trim());
     expect(hops[hops.length - 1]).toBe(e.lastForwardedFor);
   }
   if (e.bodyLength !== undefined) expect(seen.body.length).toBe(e.bodyLength);
@@ -150,7 +153,6 @@ describe('hostile requests: after the corpus', () => {
     const growthMb = (process.memoryUsage().rss - afterFirstPass) / 2 ** 20;
     expect(growthMb).toBeLessThan(40);
   }, 60_000);
-
 
   it('the gateway still answers /health and proxies an ordinary request', async () => {
     const health = await exchange({ port: gateway.port, pieces: [render('GET /health HTTP/1.1\r\nHost: {{host}}\r\nConnection: close\r\n\r\n')] });

@@ -180,8 +180,7 @@ describe('requests that are refused', () => {
       header: 'Basic dXNlcjpwYXNz',
       code: 'GW_UNAUTHORIZED',
       detail: 'The Authorization header uses the "Basic" scheme; this gateway accepts "Bearer <token>" only',
-      wwwAuthenticate:
-        'Bearer realm="tracseq", error="invalid_request", error_description="The Authorization header uses the \'Basic\' scheme; this gateway accepts \'Bearer <token>\' only"',
+      wwwAuthenticate: 'Bearer realm="tracseq", error="invalid_request", error_description="The Authorization header uses the \'Basic\' scheme; this gateway accepts \'Bearer <token>\' only"',
     },
     {
       name: 'Bearer without a token',
@@ -189,8 +188,7 @@ describe('requests that are refused', () => {
       header: 'Bearer',
       code: 'GW_UNAUTHORIZED',
       detail: 'The Authorization header must be "Bearer <token>" with one token of base64url characters',
-      wwwAuthenticate:
-        'Bearer realm="tracseq", error="invalid_request", error_description="The Authorization header must be \'Bearer <token>\' with one token of base64url characters"',
+      wwwAuthenticate: 'Bearer realm="tracseq", error="invalid_request", error_description="The Authorization header must be \'Bearer <token>\' with one token of base64url characters"',
     },
     {
       name: 'Bearer with two tokens',
@@ -198,8 +196,7 @@ describe('requests that are refused', () => {
       header: 'Bearer abc def',
       code: 'GW_UNAUTHORIZED',
       detail: 'The Authorization header must be "Bearer <token>" with one token of base64url characters',
-      wwwAuthenticate:
-        'Bearer realm="tracseq", error="invalid_request", error_description="The Authorization header must be \'Bearer <token>\' with one token of base64url characters"',
+      wwwAuthenticate: 'Bearer realm="tracseq", error="invalid_request", error_description="The Authorization header must be \'Bearer <token>\' with one token of base64url characters"',
     },
     {
       name: 'a token that is not a JWT',
@@ -382,7 +379,9 @@ describe('identity headers cannot be spoofed', () => {
 
 describe('route policies', () => {
   it('stripAuthorization removes the token but keeps the identity headers', async () => {
-    const res = await request(gw.hmac.url).get('/bare/x').set('authorization', bearer(mint(hmacClaims(), SECRET, 'HS256')));
+    const res = await request(gw.hmac.url)
+      .get('/bare/x')
+      .set('authorization', bearer(mint(hmacClaims(), SECRET, 'HS256')));
     expect(res.status).toBe(200);
     expect(res.body.headers.authorization).toBeUndefined();
     expect(res.body.headers['x-user-id']).toBe('user-42');
@@ -390,10 +389,7 @@ describe('route policies', () => {
 
   it('with CORS off, an OPTIONS request that looks like a preflight needs a token and never reaches the service', async () => {
     const before = upstream.received.filter((r) => r.method === 'OPTIONS').length;
-    const preflight = await request(gw.hmac.url)
-      .options('/api/admin/delete-all')
-      .set('origin', 'https://lab.example.org')
-      .set('access-control-request-method', 'DELETE');
+    const preflight = await request(gw.hmac.url).options('/api/admin/delete-all').set('origin', 'https://lab.example.org').set('access-control-request-method', 'DELETE');
     expect(preflight.status).toBe(401);
     expect(preflight.headers['content-type']).toContain('application/problem+json');
     expect(preflight.headers['x-request-id']).toBeTruthy();
@@ -403,7 +399,10 @@ describe('route policies', () => {
   });
 
   it("the access log names the verified user, never a client's claim", async () => {
-    await request(gw.hmac.url).get('/api/logged').set('x-request-id', 'auth-log-1').set('authorization', bearer(mint(hmacClaims(), SECRET, 'HS256')));
+    await request(gw.hmac.url)
+      .get('/api/logged')
+      .set('x-request-id', 'auth-log-1')
+      .set('authorization', bearer(mint(hmacClaims(), SECRET, 'HS256')));
     await request(gw.hmac.url).get('/open/logged').set('x-request-id', 'auth-log-2').set('x-user-id', 'admin');
     await waitFor(() => gw.hmac.logs().filter((l) => String(l.requestId).startsWith('auth-log-')).length === 2, 2000, 'access lines');
     const lines = gw.hmac.logs().filter((l) => l.message === 'request' && String(l.requestId).startsWith('auth-log-'));
@@ -539,10 +538,14 @@ describe('validation by the Auth Service (validateWith)', () => {
 describe('JWKS outages', () => {
   it('keeps verifying with the known keys while the JWKS endpoint is down', async () => {
     // Warm: the endpoint was read by earlier tests; a fresh token (not in the verified cache) needs the key again.
-    const before = await request(gw.jwks.url).get('/api/x').set('authorization', bearer(mint(labClaims({ jti: 'pre' }), ec.privateKey, 'ES256', { kid: 'ec-1' })));
+    const before = await request(gw.jwks.url)
+      .get('/api/x')
+      .set('authorization', bearer(mint(labClaims({ jti: 'pre' }), ec.privateKey, 'ES256', { kid: 'ec-1' })));
     expect(before.status).toBe(200);
     await jwks.close();
-    const res = await request(gw.jwks.url).get('/api/x').set('authorization', bearer(mint(labClaims({ jti: 'during' }), rsa.privateKey, 'RS256', { kid: 'rsa-1' })));
+    const res = await request(gw.jwks.url)
+      .get('/api/x')
+      .set('authorization', bearer(mint(labClaims({ jti: 'during' }), rsa.privateKey, 'RS256', { kid: 'rsa-1' })));
     expect(res.status).toBe(200);
     expect(res.body.headers['x-user-id']).toBe('user-42');
   });

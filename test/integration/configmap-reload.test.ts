@@ -39,7 +39,7 @@ beforeAll(async () => {
   reloader = new ConfigReloader(file, () => ({}), { current: () => server.current.config, swap: (c) => server.swap(c) }, silentLogger(), initial);
   server.attachReloader(reloader);
   watcher = new ConfigWatcher(file, () => void reloader.reload('file'));
-  url = `http://127.0.0.1:${(await server.listen(0, '127.0.0.1') as AddressInfo).port}`;
+  url = `http://127.0.0.1:${((await server.listen(0, '127.0.0.1')) as AddressInfo).port}`;
   watcher.start();
 });
 
@@ -51,7 +51,7 @@ afterAll(async () => {
   volume.remove();
 });
 
-describe('a routes ConfigMap mounted as a folder (the kubelet\'s layout)', () => {
+describe("a routes ConfigMap mounted as a folder (the kubelet's layout)", () => {
   it('starts from routes.yaml -> ..data/routes.yaml -> the timestamped folder', async () => {
     const entries = readdirSync(volume.dir).sort();
     expect(entries).toEqual([expect.stringMatching(/^\.\.\d{4}_\d{2}_\d{2}_\d{2}_\d{2}_\d{2}\.\d+$/), '..data', 'routes.yaml']);

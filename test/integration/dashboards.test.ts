@@ -4,7 +4,6 @@ import request from 'supertest';
 import { configFrom, RunningGateway, startGateway } from '../helpers/gateway';
 import { ALERTS, dashboardAndAlertExpressions, DOCKER } from '../helpers/dashboard-queries';
 
-
 /** promtool from the Debian package prometheus; outside CI its absence skips (and says so). */
 function promtool(): string | undefined {
   const found = spawnSync('sh', ['-c', 'command -v promtool']).stdout.toString().trim();
@@ -15,8 +14,31 @@ function promtool(): string | undefined {
 }
 
 const PROMQL_WORDS = new Set([
-  'sum', 'min', 'max', 'avg', 'count', 'stddev', 'stdvar', 'topk', 'bottomk', 'quantile', 'count_values', 'group',
-  'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset', 'inf', 'nan',
+  'sum',
+  'min',
+  'max',
+  'avg',
+  'count',
+  'stddev',
+  'stdvar',
+  'topk',
+  'bottomk',
+  'quantile',
+  'count_values',
+  'group',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'and',
+  'or',
+  'unless',
+  'bool',
+  'offset',
+  'inf',
+  'nan',
 ]);
 
 /**
@@ -52,7 +74,11 @@ function exposedNames(text: string): Set<string> {
 describe('metricNames (the extractor the next test relies on)', () => {
   it.each([
     ['a rate by label', 'sum by (service) (rate(gateway_requests_total{status=~"5..", service!="none"}[5m]))', ['gateway_requests_total']],
-    ['a quantile of buckets', 'histogram_quantile(0.99, sum by (route, le) (rate(gateway_request_duration_seconds_bucket{service=~"$service"}[$__rate_interval])))', ['gateway_request_duration_seconds_bucket']],
+    [
+      'a quantile of buckets',
+      'histogram_quantile(0.99, sum by (route, le) (rate(gateway_request_duration_seconds_bucket{service=~"$service"}[$__rate_interval])))',
+      ['gateway_request_duration_seconds_bucket'],
+    ],
     ['a ratio with on()', 'sum by (service) (a_total) == 0 and on (service) sum by (service) (b{status="x"}) > 0', ['a_total', 'b']],
     ['time() minus a gauge', 'time() - gateway_config_last_reload_success_timestamp_seconds', ['gateway_config_last_reload_success_timestamp_seconds']],
     ['a template query', 'label_values(gateway_requests_total, service)', ['gateway_requests_total']],

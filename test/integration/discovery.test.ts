@@ -93,7 +93,10 @@ class Load {
 
   private readonly all = new Map<string, number>();
 
-  constructor(private readonly path: string, private readonly scenario: string) {
+  constructor(
+    private readonly path: string,
+    private readonly scenario: string,
+  ) {
     this.loops = Array.from({ length: 8 }, (_, client) => this.loop(client));
   }
 
@@ -108,8 +111,7 @@ class Load {
           if (res.statusCode === 200) {
             this.by.set(instance, (this.by.get(instance) ?? 0) + 1);
             this.all.set(instance, (this.all.get(instance) ?? 0) + 1);
-          }
-          else this.failures.push(`${res.statusCode}`);
+          } else this.failures.push(`${res.statusCode}`);
           resolve();
         });
       });
@@ -138,7 +140,10 @@ class Load {
   async stop(): Promise<void> {
     this.running = false;
     await Promise.all(this.loops);
-    const perInstance = [...this.all].sort().map(([instance, n]) => `${instance}: ${n}`).join(', ');
+    const perInstance = [...this.all]
+      .sort()
+      .map(([instance, n]) => `${instance}: ${n}`)
+      .join(', ');
     FIGURES.push({ scenario: this.scenario, requests: this.total, failed: this.failures.length, perInstance });
   }
 }
@@ -278,7 +283,16 @@ describe('service discovery from DNS, under load', () => {
   ])('keeps serving the last set found on %s, and reports it', async (_name, fail, code) => {
     setAddresses(ADDRESSES[0], ADDRESSES[1]);
     const wanted = [ADDRESSES[0], ADDRESSES[1]].map((a) => `http://${a}:${port}`).join();
-    await waitFor(() => (gw.server.current.services.get('samples')?.instances.map((i) => i.url).sort().join() ?? '') === wanted, 3000, 'the two instances');
+    await waitFor(
+      () =>
+        (gw.server.current.services
+          .get('samples')
+          ?.instances.map((i) => i.url)
+          .sort()
+          .join() ?? '') === wanted,
+      3000,
+      'the two instances',
+    );
     const errorsBefore = await metric('gateway_discovery_errors_total', `service="samples",error="${code}"`);
     const load = new Load('/samples/failing-dns', `lookups fail: ${_name}`);
     try {

@@ -34,9 +34,7 @@ describe('management endpoints', () => {
     expect(res.body.uptimeSeconds).toBeGreaterThanOrEqual(0);
     expect(res.body.routes.map((r: { name: string }) => r.name)).toEqual(['samples', 'samples-admin', 'login']);
     expect(res.body.routes[0]).toMatchObject({ path: '/samples', service: 'samples', rewrite: '/api/v1' });
-    expect(res.body.services).toEqual(
-      expect.arrayContaining([{ name: 'samples', status: 'healthy', loadBalancer: 'weighted_round_robin', instances: 2, available: 2 }]),
-    );
+    expect(res.body.services).toEqual(expect.arrayContaining([{ name: 'samples', status: 'healthy', loadBalancer: 'weighted_round_robin', instances: 2, available: 2 }]));
     expect(res.headers['x-request-id']).toBeDefined();
     expect(res.headers['x-powered-by']).toBeUndefined();
   });

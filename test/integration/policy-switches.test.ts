@@ -57,8 +57,7 @@ routes:
 });
 
 describe('a cors block that is written is on', () => {
-  const preflight = (gw: RunningGateway) =>
-    request(gw.url).options('/api/x').set({ origin: 'http://localhost:3000', 'access-control-request-method': 'POST' });
+  const preflight = (gw: RunningGateway) => request(gw.url).options('/api/x').set({ origin: 'http://localhost:3000', 'access-control-request-method': 'POST' });
   const routes = `routes:\n  - { name: api, path: /api, service: echo, auth: { required: false } }\n`;
 
   it('cors: { origins: [...] } without enabled answers a preflight', async () => {

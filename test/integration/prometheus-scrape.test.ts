@@ -104,9 +104,7 @@ routes:
     async (metric) => {
       const series = await query(metric === 'service_health_status' ? `${metric}{status="healthy"}` : metric);
       const byUpstream = new Set(series.map((s) => `${s.metric.service} ${s.metric.upstream}`));
-      expect([...byUpstream].sort()).toEqual(
-        [...upstreams.slice(0, 2).map((u) => `samples ${u.url}`), ...upstreams.slice(2).map((u) => `storage ${u.url}`)].sort(),
-      );
+      expect([...byUpstream].sort()).toEqual([...upstreams.slice(0, 2).map((u) => `samples ${u.url}`), ...upstreams.slice(2).map((u) => `storage ${u.url}`)].sort());
       expect(series.some((s) => 'exported_instance' in s.metric)).toBe(false);
       // Prometheus' own `instance` names the scraped gateway.
       expect(new Set(series.map((s) => s.metric.instance)).size).toBe(1);
@@ -118,7 +116,10 @@ routes:
     const empty: string[] = [];
     for (const { where, expr } of panels) {
       // As Grafana would send them: every service, a rate window that spans several scrapes.
-      const concrete = expr.replace(/\$service/g, '.*').replace(/\$__rate_interval/g, '10s').replace(/\$__range/g, '1m');
+      const concrete = expr
+        .replace(/\$service/g, '.*')
+        .replace(/\$__rate_interval/g, '10s')
+        .replace(/\$__range/g, '1m');
       const result = await query(concrete);
       if (result.length === 0) empty.push(`${where}: ${concrete}`);
     }

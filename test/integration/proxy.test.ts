@@ -345,7 +345,7 @@ routes:
     expect(['aborted', 'error']).toContain(outcome);
   });
 
-  it('an upstream that stops sending mid-body closes the client connection once the route\'s streamIdleTimeout passes without a byte', async () => {
+  it("an upstream that stops sending mid-body closes the client connection once the route's streamIdleTimeout passes without a byte", async () => {
     behaviours.set('/v1/slow', (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '1000' });
       res.write('partial'); // and nothing more, with the connection left open
@@ -407,7 +407,7 @@ describe('access log', () => {
     expect(line.timestamp).toEqual(expect.any(String));
     expect(line.traceId).toMatch(/^[0-9a-f]{32}$/);
   });
-  it('counts each request\'s own bytes on a keep-alive connection, and logs requests with a body', async () => {
+  it("counts each request's own bytes on a keep-alive connection, and logs requests with a body", async () => {
     const socket = connect(gw.port, '127.0.0.1');
     await new Promise((resolve) => socket.once('connect', resolve));
     let received = Buffer.alloc(0);
@@ -417,16 +417,20 @@ describe('access log', () => {
       received = Buffer.alloc(0);
       socket.write(text);
       let answer = 0;
-      await waitFor(() => {
-        const end = received.indexOf('\r\n\r\n');
-        if (end === -1) return false;
-        const head = received.subarray(0, end).toString('latin1');
-        const length = /content-length: (\d+)/i.exec(head)?.[1];
-        if (length !== undefined) answer = end + 4 + Number(length);
-        else if (received.subarray(-5).toString('latin1') === '0\r\n\r\n') answer = received.length;
-        else return false;
-        return received.length >= answer;
-      }, 2000, 'the answer');
+      await waitFor(
+        () => {
+          const end = received.indexOf('\r\n\r\n');
+          if (end === -1) return false;
+          const head = received.subarray(0, end).toString('latin1');
+          const length = /content-length: (\d+)/i.exec(head)?.[1];
+          if (length !== undefined) answer = end + 4 + Number(length);
+          else if (received.subarray(-5).toString('latin1') === '0\r\n\r\n') answer = received.length;
+          else return false;
+          return received.length >= answer;
+        },
+        2000,
+        'the answer',
+      );
       return { sent: Buffer.byteLength(text), answer };
     };
     const body = 'x'.repeat(1234);

@@ -30,7 +30,8 @@ const running: RunningGateway[] = [];
 beforeAll(async () => {
   upstream = await startUpstream();
   sharedRedis = await reachable(REDIS_URL);
-  if ((!sharedRedis || !hasRedisServer) && process.env.CI === 'true') throw new Error(`CI=true but Redis is not available (${REDIS_URL} reachable: ${sharedRedis}, redis-server installed: ${hasRedisServer})`);
+  if ((!sharedRedis || !hasRedisServer) && process.env.CI === 'true')
+    throw new Error(`CI=true but Redis is not available (${REDIS_URL} reachable: ${sharedRedis}, redis-server installed: ${hasRedisServer})`);
   if (!sharedRedis) console.log(`skipped: Redis rate-limit tests need Redis at ${REDIS_URL}`);
   if (!hasRedisServer) console.log('skipped: Redis outage tests need redis-server on the PATH');
 });

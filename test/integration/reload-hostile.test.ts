@@ -17,7 +17,10 @@ function manyRoutesAndOneError(count: number): string {
 
 function aliasBomb(): string {
   let text = `version: 1\na0: &a0 [${Array(10).fill('"x"').join(', ')}]\n`;
-  for (let i = 1; i < 9; i++) text += `a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]\n`;
+  for (let i = 1; i < 9; i++)
+    text += `a${i}: &a${i} [${Array(10)
+      .fill(`*a${i - 1}`)
+      .join(', ')}]\n`;
   return text + VALID.replace('version: 1\n', '');
 }
 
@@ -54,18 +57,26 @@ describe('a reload of a hostile file never stalls serving', () => {
   it.each([
     { what: '10,000 routes with one error (seconds of checking)', text: () => manyRoutesAndOneError(10_000), error: /unknown service "sample"/ },
     { what: 'an alias bomb', text: aliasBomb, error: /an alias bomb/ },
-    { what: 'an alias chain 20,000 deep', text: () => `version: 1\nx0: &a0 [1]\n${Array.from({ length: 19_999 }, (_, i) => `x${i + 1}: &a${i + 1} [*a${i}]`).join('\n')}\n`, error: /aliases past 100,000/ },
+    {
+      what: 'an alias chain 20,000 deep',
+      text: () => `version: 1\nx0: &a0 [1]\n${Array.from({ length: 19_999 }, (_, i) => `x${i + 1}: &a${i + 1} [*a${i}]`).join('\n')}\n`,
+      error: /aliases past 100,000/,
+    },
     { what: 'binary', text: () => '\u0000\u0001\u0002\u00ff'.repeat(100_000), error: /NUL byte/ },
     { what: 'a 17 MiB file', text: () => `# ${'x'.repeat(17 * 1024 * 1024)}\n`, error: /more than a routes file may/ },
-  ])('$what: /health answers within 100 ms, the reload fails with the reason, the old config serves', async ({ text, error }) => {
-    gw.write(text());
-    const { result, worstMs, stallMs, answered } = await healthStallDuring(gw.url, () => gw.reloader.reload('file'));
-    expect(result.result).toBe('failure');
-    expect(result.errors.join('\n')).toMatch(error);
-    expect(answered).toBeGreaterThan(0);
-    expect(stallMs).toBeLessThan(100);
-    // The round trip also waits for the cores other test files keep busy: bounded, more loosely.
-    expect(worstMs).toBeLessThan(500);
-    expect(gw.server.current.config.routes.map((r) => r.name)).toEqual(['samples']);
-  }, 30_000);
+  ])(
+    '$what: /health answers within 100 ms, the reload fails with the reason, the old config serves',
+    async ({ text, error }) => {
+      gw.write(text());
+      const { result, worstMs, stallMs, answered } = await healthStallDuring(gw.url, () => gw.reloader.reload('file'));
+      expect(result.result).toBe('failure');
+      expect(result.errors.join('\n')).toMatch(error);
+      expect(answered).toBeGreaterThan(0);
+      expect(stallMs).toBeLessThan(100);
+      // The round trip also waits for the cores other test files keep busy: bounded, more loosely.
+      expect(worstMs).toBeLessThan(500);
+      expect(gw.server.current.config.routes.map((r) => r.name)).toEqual(['samples']);
+    },
+    30_000,
+  );
 });

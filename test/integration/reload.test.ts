@@ -86,8 +86,7 @@ describe('hot reload', () => {
     const logged = gw.logs().find((l) => l.message === 'config reload failed; the previous config keeps serving');
     expect(logged).toMatchObject({ level: 'error', result: 'failure', trigger: 'file' });
     expect(String((logged!.errors as string[])[0])).toContain('routes.yaml:7:');
-    const reloadMetric = async (result: string) =>
-      ((await gw.server.metrics.reloads.get()).values.find((v) => v.labels.result === result)?.value ?? 0);
+    const reloadMetric = async (result: string) => (await gw.server.metrics.reloads.get()).values.find((v) => v.labels.result === result)?.value ?? 0;
     expect(await reloadMetric('failure')).toBe(1);
     expect(await reloadMetric('success')).toBe(0);
     const state = (await request(gw.url).get('/')).body.config;

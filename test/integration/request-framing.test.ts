@@ -56,8 +56,20 @@ describe('framing the gateway refuses with problem+json, a request id and a clos
     ['Host with a space', 'GET /api/sp HTTP/1.1\r\nHost: lab example\r\n\r\n', 400, 'GW_BAD_REQUEST', '/api/sp'],
     ['HTTP/1.1 without Host (node answers a bare 400 by itself)', 'GET /api/nohost HTTP/1.1\r\n\r\n', 400, 'GW_BAD_REQUEST', '/api/nohost'],
     ['Transfer-Encoding: gzip, chunked', 'POST /api/gzip HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n', 501, 'GW_UNSUPPORTED_TRANSFER_CODING', '/api/gzip'],
-    ['gzip and chunked in two Transfer-Encoding headers', 'POST /api/gzip2 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 501, 'GW_UNSUPPORTED_TRANSFER_CODING', '/api/gzip2'],
-    ['Expect other than 100-continue (node answers a bare 417 by itself)', 'POST /api/expect HTTP/1.1\r\nHost: a\r\nExpect: something-else\r\nContent-Length: 2\r\n\r\n{}', 417, 'GW_EXPECTATION_FAILED', '/api/expect'],
+    [
+      'gzip and chunked in two Transfer-Encoding headers',
+      'POST /api/gzip2 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+      501,
+      'GW_UNSUPPORTED_TRANSFER_CODING',
+      '/api/gzip2',
+    ],
+    [
+      'Expect other than 100-continue (node answers a bare 417 by itself)',
+      'POST /api/expect HTTP/1.1\r\nHost: a\r\nExpect: something-else\r\nContent-Length: 2\r\n\r\n{}',
+      417,
+      'GW_EXPECTATION_FAILED',
+      '/api/expect',
+    ],
   ])('%s', async (_what, bytes, status, code, path) => {
     const answer = await sendRaw(gw.port, bytes, 1500);
     expect(answer.status).toBe(status);

@@ -100,7 +100,12 @@ routes: [{ name: r, path: /r, service: s }]
     expect(Math.abs(count(bodies, 'a') - 750)).toBeLessThanOrEqual(1);
     expect(Math.abs(count(bodies, 'b') - 250)).toBeLessThanOrEqual(1);
     expect(bodies.map((x) => x.body).join('')).not.toContain('aaaa');
-    expect(bodies.slice(0, 4).map((x) => x.body).join('')).toBe('aaba');
+    expect(
+      bodies
+        .slice(0, 4)
+        .map((x) => x.body)
+        .join(''),
+    ).toBe('aaba');
   });
 
   it('least connections sends new requests to the instance with fewer slow requests in flight', async () => {
@@ -112,7 +117,11 @@ services:
 routes: [{ name: r, path: /r, service: s }]
 `);
     // Four slow requests spread two and two; then b finishes its two.
-    const slow = [1, 2, 3, 4].map(() => request(gw.url).get('/r/hold').then((r) => r.text));
+    const slow = [1, 2, 3, 4].map(() =>
+      request(gw.url)
+        .get('/r/hold')
+        .then((r) => r.text),
+    );
     await waitFor(() => a.held.length + b.held.length === 4, 3000, 'four held requests');
     expect([a.held.length, b.held.length]).toEqual([2, 2]);
     for (const r of b.held.splice(0)) r.end('b');
@@ -161,7 +170,7 @@ routes: [{ name: r, path: /r, service: s }]
     await a.upstream.close();
     // Detection: two failed checks 100 ms apart.
     let h: any;
-    for (const deadline = Date.now() + 3000; Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 3000; Date.now() < deadline;) {
       h = await health();
       if (h.services.s.instances[0].health === 'unhealthy') break;
       await new Promise((r) => setTimeout(r, 20));
@@ -237,7 +246,11 @@ routes: [{ name: r, path: /r, service: s, retry: { attempts: 1 } }]
     a.status = 200;
     a.hold = true;
     b.hold = true;
-    const burst = [1, 2, 3, 4, 5, 6].map(() => request(gw.url).get('/r').then((r) => r.status));
+    const burst = [1, 2, 3, 4, 5, 6].map(() =>
+      request(gw.url)
+        .get('/r')
+        .then((r) => r.status),
+    );
     await waitFor(() => a.held.length + b.held.length === 6, 3000, 'six held requests');
     expect(a.held).toHaveLength(1);
     a.hold = false;
@@ -324,7 +337,10 @@ routes: [{ name: r, path: /r, service: s }]
     const results = await sequential(gw, '/r', 40);
     expect(results.every((r) => r.status === 502)).toBe(true);
     await waitFor(() => gw.logs().filter((l) => l.message === 'request').length === 40, 2000, 'access lines');
-    const retries = gw.logs().filter((l) => l.message === 'request').reduce((sum, l) => sum + (l.retries as number), 0);
+    const retries = gw
+      .logs()
+      .filter((l) => l.message === 'request')
+      .reduce((sum, l) => sum + (l.retries as number), 0);
     // Without a budget: 2 retries each = 80. With it: 3 a second plus 20% of 40 requests.
     expect(retries).toBeGreaterThan(0);
     expect(retries).toBeLessThanOrEqual(3 * 2 + 0.2 * 40);

@@ -60,14 +60,8 @@ const deliberate = (): never => {
 const stages: [string, Handler[]][] = [
   ['a stage that throws', [deliberate]],
   ['an async stage whose promise rejects', [async () => deliberate()]],
-  [
-    'a stage that throws when run from a timer by the stage before it',
-    [(_req, _res, next) => void setImmediate(next), deliberate],
-  ],
-  [
-    'a stage that throws when run from a promise callback by the stage before it',
-    [(_req, _res, next) => void Promise.resolve().then(() => next()), deliberate],
-  ],
+  ['a stage that throws when run from a timer by the stage before it', [(_req, _res, next) => void setImmediate(next), deliberate]],
+  ['a stage that throws when run from a promise callback by the stage before it', [(_req, _res, next) => void Promise.resolve().then(() => next()), deliberate]],
 ];
 
 describe('an exception in a stage', () => {
@@ -77,7 +71,7 @@ describe('an exception in a stage', () => {
   });
 });
 
-describe('an exception in the proxy\'s upstream callbacks', () => {
+describe("an exception in the proxy's upstream callbacks", () => {
   const edits: [string, ResponseHeaderEdit][] = [
     ['a response header edit that throws', () => deliberate()],
     [

@@ -15,13 +15,26 @@ function service(name: string, mode: { current: DocumentMode }) {
     info: { title: `${name} service`, version: '2.0.0' },
     servers: [{ url: '/api/v1' }],
     paths: {
-      '/list': { get: { operationId: 'list', summary: `List ${name}`, responses: { '200': { description: 'items', content: { 'application/json': { schema: { type: 'array', items: { $ref: '#/components/schemas/Item' } } } } } } } },
+      '/list': {
+        get: {
+          operationId: 'list',
+          summary: `List ${name}`,
+          responses: { '200': { description: 'items', content: { 'application/json': { schema: { type: 'array', items: { $ref: '#/components/schemas/Item' } } } } } },
+        },
+      },
       '/{id}': {
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
         get: { operationId: 'get', responses: { '200': { description: 'one', content: { 'application/json': { schema: { $ref: '#/components/schemas/Item' } } } } } },
         delete: { operationId: 'remove', responses: { '204': { description: 'gone' } } },
       },
-      '/': { post: { operationId: 'create', security: [{ serviceKey: [] }], requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Item' } } } }, responses: { '201': { description: 'created' } } } },
+      '/': {
+        post: {
+          operationId: 'create',
+          security: [{ serviceKey: [] }],
+          requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Item' } } } },
+          responses: { '201': { description: 'created' } },
+        },
+      },
     },
     components: {
       schemas: { Item: { type: 'object', description: `an item of ${name}`, properties: { id: { type: 'string' }, owner: { $ref: '#/components/schemas/Owner' } } }, Owner: { type: 'string' } },
@@ -30,7 +43,11 @@ function service(name: string, mode: { current: DocumentMode }) {
   };
   // The samples service writes full paths instead of a server URL, and one outside /api/v1, where
   // no route's rewrite reaches: it must be left out.
-  const internal = { ...document, servers: [], paths: { ...Object.fromEntries(Object.entries(document.paths).map(([p, v]) => [`/api/v1${p}`, v])), '/internal/stats': { get: { responses: { '200': { description: 'internal' } } } } } };
+  const internal = {
+    ...document,
+    servers: [],
+    paths: { ...Object.fromEntries(Object.entries(document.paths).map(([p, v]) => [`/api/v1${p}`, v])), '/internal/stats': { get: { responses: { '200': { description: 'internal' } } } } },
+  };
   return (req: IncomingMessage, res: ServerResponse) => {
     if (req.url === '/openapi.json') {
       const body =
@@ -72,7 +89,11 @@ routes:
   - { name: plain, path: /plain, service: plain }
 ${extraRoute}`;
 
-type Doc = { paths: Record<string, Record<string, { security?: unknown; responses: Record<string, unknown>; requestBody?: unknown; tags?: string[] }>>; components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> }; info: Record<string, unknown> };
+type Doc = {
+  paths: Record<string, Record<string, { security?: unknown; responses: Record<string, unknown>; requestBody?: unknown; tags?: string[] }>>;
+  components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
+  info: Record<string, unknown>;
+};
 
 describe("services' own OpenAPI documents in /docs", () => {
   const modes = { samples: { current: 'ok' as DocumentMode }, storage: { current: 'ok' as DocumentMode }, auth: { current: 'ok' as DocumentMode }, late: { current: 'ok' as DocumentMode } };
@@ -126,7 +147,7 @@ describe("services' own OpenAPI documents in /docs", () => {
     expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['adminToken', 'bearer']);
   });
 
-  it("keeps components of different services apart: names prefixed with the service, references rewritten", async () => {
+  it('keeps components of different services apart: names prefixed with the service, references rewritten', async () => {
     const doc = await openapi();
     expect(doc.components.schemas['samples.Item']).toMatchObject({ description: 'an item of samples' });
     expect(doc.components.schemas['storage.Item']).toMatchObject({ description: 'an item of storage' });
@@ -228,14 +249,17 @@ describe('/docs lists only the management endpoints that answer', () => {
     ['without ADMIN_TOKEN: no /admin (it answers 404)', undefined, false],
     ['with ADMIN_TOKEN: /admin/reload and /admin/config', 'admin-token-for-tests', true],
   ])('%s', async (_name, adminToken, listed) => {
-    gw = await startReloadable(`
+    gw = await startReloadable(
+      `
 version: 1
 auth: { enabled: false }
 services:
   s: { instances: ["http://127.0.0.1:9"], healthCheck: { enabled: false } }
 routes:
   - { name: s, path: /s, service: s }
-`, { adminToken });
+`,
+      { adminToken },
+    );
     const doc = (await request(gw.url).get('/docs/openapi.json').expect(200)).body as Doc;
     for (const path of ['/admin/reload', '/admin/config']) {
       expect(doc.paths[path] !== undefined).toBe(listed);

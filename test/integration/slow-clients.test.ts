@@ -61,19 +61,15 @@ routes: [{ name: r, path: /r, service: s, timeout: 1s }]
 /** An upload of `bytes` bytes, declared up front and sent one byte every `everyMs`. */
 function dripUpload(gw: RunningGateway, bytes: number, everyMs: number, client = '192.0.2.10'): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      `${gw.url}/r/upload`,
-      { method: 'POST', agent: false, headers: { 'content-type': 'text/plain', 'content-length': String(bytes), 'x-forwarded-for': client } },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => {
-          clearInterval(timer);
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
-        });
-      },
-    );
+    const req = httpRequest(`${gw.url}/r/upload`, { method: 'POST', agent: false, headers: { 'content-type': 'text/plain', 'content-length': String(bytes), 'x-forwarded-for': client } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => {
+        clearInterval(timer);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+      });
+    });
     req.on('error', reject);
     let sent = 0;
     const timer = setInterval(() => {

@@ -90,18 +90,14 @@ function upload(path: string, { method, chunked, size }: Upload): Promise<Outcom
   return new Promise((resolve) => {
     let status = 0;
     let text = '';
-    const client = httpRequest(
-      `${gw.url}${path}`,
-      { method, agent: false, headers: { 'content-type': 'application/json', ...(chunked ? {} : { 'content-length': String(size) }) } },
-      (res) => {
-        status = res.statusCode ?? 0;
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status, body: text, cut: false }));
-        res.on('aborted', () => resolve({ status, body: text, cut: true }));
-        res.on('error', () => resolve({ status, body: text, cut: true }));
-      },
-    );
+    const client = httpRequest(`${gw.url}${path}`, { method, agent: false, headers: { 'content-type': 'application/json', ...(chunked ? {} : { 'content-length': String(size) }) } }, (res) => {
+      status = res.statusCode ?? 0;
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status, body: text, cut: false }));
+      res.on('aborted', () => resolve({ status, body: text, cut: true }));
+      res.on('error', () => resolve({ status, body: text, cut: true }));
+    });
     client.on('error', () => resolve({ status, body: text, cut: true }));
     if (chunked) {
       client.write(body.subarray(0, size >> 1));

@@ -17,7 +17,11 @@ const echoed = (res: request.Response) => JSON.parse(res.text) as { url: string;
 describe('rate limiting (memory store)', () => {
   it.each([
     ['ip', {}, { 'x-forwarded-for': '10.9.9.9' }],
-    ['user', { authorization: `Bearer ${mint(labClaims({ sub: 'user-7', iss: 'tracseq-auth' }), SECRET, 'HS256')}` }, { authorization: `Bearer ${mint(labClaims({ sub: 'user-8', iss: 'tracseq-auth' }), SECRET, 'HS256')}` }],
+    [
+      'user',
+      { authorization: `Bearer ${mint(labClaims({ sub: 'user-7', iss: 'tracseq-auth' }), SECRET, 'HS256')}` },
+      { authorization: `Bearer ${mint(labClaims({ sub: 'user-8', iss: 'tracseq-auth' }), SECRET, 'HS256')}` },
+    ],
     ['header:X-Api-Key', { 'x-api-key': 'k1' }, { 'x-api-key': 'k2' }],
     ['global', {}, { 'x-forwarded-for': '10.9.9.9' }],
   ])('key %s: exactly the limit is allowed, then 429 GW_RATE_LIMITED with Retry-After', async (key, first, second) => {
@@ -31,7 +35,10 @@ routes:
     expect(refused.body.code).toBe('GW_RATE_LIMITED');
     expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
     // Another key has its own counter, except with the global key, which all clients share.
-    await request(gw.url).get('/api/x').set(second).expect(key === 'global' ? 429 : 200);
+    await request(gw.url)
+      .get('/api/x')
+      .set(second)
+      .expect(key === 'global' ? 429 : 200);
   });
 
   it('sends draft-8 RateLimit and RateLimit-Policy headers with the remaining count', async () => {
@@ -69,9 +76,12 @@ routes:
   });
 
   it('RATE_LIMITING__ENABLED=false turns limits off', async () => {
-    const gw = await gateway(`routes:
+    const gw = await gateway(
+      `routes:
   - { name: api, path: /api, service: echo, rateLimit: { enabled: true, requestsPerMinute: 1 } }
-`, { RATE_LIMITING__ENABLED: 'false' });
+`,
+      { RATE_LIMITING__ENABLED: 'false' },
+    );
     await request(gw.url).get('/api').expect(200);
     const res = await request(gw.url).get('/api').expect(200);
     expect(res.headers.ratelimit).toBeUndefined();
@@ -121,7 +131,9 @@ describe('security headers', () => {
       res.end('hi');
     });
     try {
-      const gw = await startGateway(configFrom(`version: 1\nservices:\n  loud: { instances: ["${loud.url}"], healthCheck: { enabled: false } }\nroutes:\n  - { name: loud, path: /loud, service: loud }\n`));
+      const gw = await startGateway(
+        configFrom(`version: 1\nservices:\n  loud: { instances: ["${loud.url}"], healthCheck: { enabled: false } }\nroutes:\n  - { name: loud, path: /loud, service: loud }\n`),
+      );
       echo.track(gw);
       const res = await request(gw.url).get('/loud').expect(200);
       expect(res.headers.server).toBeUndefined();
@@ -135,7 +147,10 @@ describe('security headers', () => {
     }
   });
 
-  it.each([['/nowhere', 404], ['/health', 200]])('are on the gateway own answers (%s)', async (path, status) => {
+  it.each([
+    ['/nowhere', 404],
+    ['/health', 200],
+  ])('are on the gateway own answers (%s)', async (path, status) => {
     const gw = await gateway(`routes:\n  - { name: api, path: /api, service: echo }\n`);
     const res = await request(gw.url).get(path).expect(status);
     expect(res.headers['x-content-type-options']).toBe('nosniff');
@@ -157,7 +172,8 @@ describe('security headers', () => {
 describe('transforms', () => {
   it('resolves every placeholder and sets, adds and removes request headers seen upstream', async () => {
     const token = mint(labClaims({ sub: 'user-42', iss: 'tracseq-auth' }), SECRET, 'HS256');
-    const gw = await gateway(`auth: { jwt: { secret: "${SECRET}", issuer: tracseq-auth } }
+    const gw = await gateway(
+      `auth: { jwt: { secret: "${SECRET}", issuer: tracseq-auth } }
 routes:
   - name: api
     path: /api
@@ -169,8 +185,17 @@ routes:
           set: { X-Req: "\${request.id}", X-Ip: "ip=\${client.ip}", X-Route: "\${route.name}", X-Svc: "\${service.name}", X-Sub: "\${user.sub}", X-Env: "\${env.LAB_SITE}", X-Replace: new }
           add: { X-Multi: two }
           remove: [X-Secret]
-`, { LAB_SITE: 'uppsala' });
-    const res = await request(gw.url).get('/api/x').set('authorization', `Bearer ${token}`).set('x-request-id', 'req-123').set('x-secret', 's').set('x-replace', 'old').set('x-multi', 'one').expect(200);
+`,
+      { LAB_SITE: 'uppsala' },
+    );
+    const res = await request(gw.url)
+      .get('/api/x')
+      .set('authorization', `Bearer ${token}`)
+      .set('x-request-id', 'req-123')
+      .set('x-secret', 's')
+      .set('x-replace', 'old')
+      .set('x-multi', 'one')
+      .expect(200);
     const h = echoed(res).headers;
     expect(h).toMatchObject({ 'x-req': 'req-123', 'x-ip': 'ip=127.0.0.1', 'x-route': 'api', 'x-svc': 'echo', 'x-sub': 'user-42', 'x-env': 'uppsala', 'x-replace': 'new', 'x-multi': 'one, two' });
     expect(h['x-secret']).toBeUndefined();
@@ -194,7 +219,11 @@ routes:
       setTimeout(() => res.end('data: two\n\n'), 300);
     });
     try {
-      const gw = await startGateway(configFrom(`version: 1\nservices:\n  sse: { instances: ["${sse.url}"], healthCheck: { enabled: false } }\nroutes:\n  - name: events\n    path: /events\n    service: sse\n    transform: { response: { headers: { set: { X-Route: "\${route.name}" }, add: { X-Seen: gw }, remove: [X-Internal] } } }\n`));
+      const gw = await startGateway(
+        configFrom(
+          `version: 1\nservices:\n  sse: { instances: ["${sse.url}"], healthCheck: { enabled: false } }\nroutes:\n  - name: events\n    path: /events\n    service: sse\n    transform: { response: { headers: { set: { X-Route: "\${route.name}" }, add: { X-Seen: gw }, remove: [X-Internal] } } }\n`,
+        ),
+      );
       echo.track(gw);
       const { headers, firstChunkAt, endAt } = await new Promise<{ headers: string; firstChunkAt: number; endAt: number }>((resolve, reject) => {
         const socket = connect(gw.port, '127.0.0.1');

@@ -111,7 +111,7 @@ describe('docker/docker-compose.yml', () => {
     expect(merged.services.redis.image).toMatch(/^redis:/);
   });
 
-  it('mounts the routes file\'s folder, not the file, so that atomic saves are seen', () => {
+  it("mounts the routes file's folder, not the file, so that atomic saves are seen", () => {
     const file = merged.services.gateway.environment!.ROUTES_FILE;
     const mount = (compose.services.gateway.volumes ?? []).map((v) => v.split(':')).find(([, target]) => target === dirname(file));
     expect(mount).toBeDefined();
@@ -119,9 +119,12 @@ describe('docker/docker-compose.yml', () => {
     expect(mount![2]).toBe('ro');
   });
 
-  it.each(Object.entries(compose.services).flatMap(([name, s]) => (s.volumes ?? []).filter((v) => v.startsWith('.')).map((v) => [name, v])))('%s mounts %s from a file or folder that exists', (_service, volume) => {
-    expect(existsSync(resolve(DOCKER, volume.split(':')[0]))).toBe(true);
-  });
+  it.each(Object.entries(compose.services).flatMap(([name, s]) => (s.volumes ?? []).filter((v) => v.startsWith('.')).map((v) => [name, v])))(
+    '%s mounts %s from a file or folder that exists',
+    (_service, volume) => {
+      expect(existsSync(resolve(DOCKER, volume.split(':')[0]))).toBe(true);
+    },
+  );
 
   it('publishes only the gateway (8000), Prometheus (9090) and Grafana (3001)', () => {
     const published = Object.entries(compose.services).flatMap(([name, s]) => (s.ports ?? []).map((p) => `${name} ${p}`));
@@ -182,7 +185,7 @@ describe('docker/docker-compose.demo.yml over docker-compose.yml', () => {
     expect(Object.keys(merged.services).sort()).toEqual(Object.keys(compose.services).sort());
   });
 
-  it.each(TRACSEQ)('%s is the %s stand-in of the gateway\'s image, on port %d, healthy by its /health', (host, name, port) => {
+  it.each(TRACSEQ)("%s is the %s stand-in of the gateway's image, on port %d, healthy by its /health", (host, name, port) => {
     const service = merged.services[host];
     expect(service.image).toBe(merged.services.gateway.image);
     expect(service.build).toEqual(merged.services.gateway.build);
@@ -191,8 +194,12 @@ describe('docker/docker-compose.demo.yml over docker-compose.yml', () => {
     expect(service.healthcheck?.test).toEqual(['CMD', 'node', 'scripts/healthcheck.js']);
   });
 
-  it('needs no PostgreSQL and no registry: every image is the gateway\'s, built here', () => {
-    const images = new Set(Object.entries(merged.services).filter(([name]) => !['redis', 'prometheus', 'grafana'].includes(name)).map(([, s]) => s.image));
+  it("needs no PostgreSQL and no registry: every image is the gateway's, built here", () => {
+    const images = new Set(
+      Object.entries(merged.services)
+        .filter(([name]) => !['redis', 'prometheus', 'grafana'].includes(name))
+        .map(([, s]) => s.image),
+    );
     expect([...images]).toEqual([merged.services.gateway.image]);
     for (const s of Object.values(merged.services)) if (s.image === merged.services.gateway.image) expect(s.build).toBeDefined();
   });

@@ -155,13 +155,13 @@ describe('the gateway Deployment', () => {
     expect(gateway.spec.strategy.rollingUpdate.maxSurge).toBeGreaterThanOrEqual(1);
   });
 
-  it('runs as the image\'s non-root user (numeric: kubelet cannot check a user name), read-only root filesystem, no privileges', () => {
+  it("runs as the image's non-root user (numeric: kubelet cannot check a user name), read-only root filesystem, no privileges", () => {
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
     expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
     expect(readFileSync(join(ROOT, 'docker', 'Dockerfile'), 'utf8')).toMatch(/^USER node$/m);
   });
 
-  it('mounts the routes ConfigMap as a folder (no subPath: a subPath mount never sees updates) at ROUTES_FILE\'s folder', () => {
+  it("mounts the routes ConfigMap as a folder (no subPath: a subPath mount never sees updates) at ROUTES_FILE's folder", () => {
     const file = env('ROUTES_FILE')!;
     const volume = pod.volumes.find((v: { configMap?: { name: string } }) => v.configMap?.name === routesConfigMap.metadata.name);
     expect(volume).toBeDefined();
@@ -191,7 +191,7 @@ describe('the gateway Deployment', () => {
 });
 
 describe('the routes ConfigMap and the Secret', () => {
-  it('holds the repository\'s routes.yaml, unchanged', () => {
+  it("holds the repository's routes.yaml, unchanged", () => {
     expect(routesConfigMap.data!['routes.yaml']).toBe(shippedRoutes);
   });
 
@@ -208,7 +208,7 @@ describe('the routes ConfigMap and the Secret', () => {
     expect(check.problems.map((p) => p.message)).toContainEqual(expect.stringContaining('is the placeholder'));
   });
 
-  it('is a valid config with the Deployment\'s environment and a real secret', () => {
+  it("is a valid config with the Deployment's environment and a real secret", () => {
     const check = checkConfigText('routes.yaml', routesConfigMap.data!['routes.yaml'], podEnv('a-real-secret-of-the-operator-0123456789'));
     expect(check.problems.filter((p) => p.severity === 'error')).toEqual([]);
     expect(check.config?.gateway.managementPort).toBe(9000);
@@ -220,7 +220,7 @@ describe('Services, autoscaling, disruptions, monitoring', () => {
   const publicService = find('Service', 'tracseq-gateway');
   const management = find('Service', 'tracseq-gateway-management');
 
-  it('the public Service carries port 8000 only, to the pods\' http port', () => {
+  it("the public Service carries port 8000 only, to the pods' http port", () => {
     expect(publicService.spec.ports).toEqual([{ name: 'http', port: 8000, targetPort: 'http' }]);
     expect(selects(publicService.spec.selector, podLabels)).toBe(true);
   });

@@ -20,7 +20,10 @@ function aliasChain(depth: number): string {
 /** `levels` levels of `width` aliases each: width^levels values from a few lines. */
 function aliasBomb(levels: number, width: number): string {
   let text = `version: 1\nl0: &a0 [${Array(width).fill('"x"').join(', ')}]\n`;
-  for (let i = 1; i < levels; i++) text += `l${i}: &a${i} [${Array(width).fill(`*a${i - 1}`).join(', ')}]\n`;
+  for (let i = 1; i < levels; i++)
+    text += `l${i}: &a${i} [${Array(width)
+      .fill(`*a${i - 1}`)
+      .join(', ')}]\n`;
   return text + SERVICES_AND_ROUTES;
 }
 

@@ -30,9 +30,7 @@ describe('${VAR} interpolation', () => {
   it('reports an unset variable without default at its line and column, naming it', () => {
     const { config, messages } = resolve({}, BASE.replace('8081"]', '${SAMPLES_PORT}"]'));
     expect(config).toBeUndefined();
-    expect(messages[0]).toBe(
-      'routes.yaml:4:17 error /services/samples/instances/0: environment variable "SAMPLES_PORT" is not set; set it, or give a default: ${SAMPLES_PORT:-value}',
-    );
+    expect(messages[0]).toBe('routes.yaml:4:17 error /services/samples/instances/0: environment variable "SAMPLES_PORT" is not set; set it, or give a default: ${SAMPLES_PORT:-value}');
   });
 
   it('leaves transform placeholders such as ${request.id} alone', () => {
@@ -61,7 +59,15 @@ describe('environment overrides', () => {
     ['MONITORING__LOG_REQUESTS', '0', (c: any) => c.monitoring.logRequests, false],
     ['SERVICES__SAMPLES__PORT', '9081', (c: any) => c.services.samples.instances[0].url, 'http://sample-service:9081'],
     ['SERVICES__RAG_STORE__HOST', 'rag.internal', (c: any) => c.services['rag-store'].instances.map((i: any) => i.url), ['http://rag.internal:8086', 'http://rag.internal:8086']],
-    ['SERVICES__RAG_STORE__URLS', 'http://a:1, http://b:2', (c: any) => c.services['rag-store'].instances, [{ url: 'http://a:1', weight: 1 }, { url: 'http://b:2', weight: 1 }]],
+    [
+      'SERVICES__RAG_STORE__URLS',
+      'http://a:1, http://b:2',
+      (c: any) => c.services['rag-store'].instances,
+      [
+        { url: 'http://a:1', weight: 1 },
+        { url: 'http://b:2', weight: 1 },
+      ],
+    ],
   ])('%s=%s', (variable, value, read, expected) => {
     const { config, messages } = resolve({ [variable]: value });
     expect(messages).toEqual([]);

@@ -17,7 +17,9 @@ function fromCwd(repoPath: string): string {
 }
 
 function readGolden(repoPath: string): string {
-  return readFileSync(join(REPO, repoPath.replace(/\.yaml$/, '.expected.txt')), 'utf8').split(repoPath).join(fromCwd(repoPath));
+  return readFileSync(join(REPO, repoPath.replace(/\.yaml$/, '.expected.txt')), 'utf8')
+    .split(repoPath)
+    .join(fromCwd(repoPath));
 }
 
 interface JsonProblem {
@@ -39,7 +41,9 @@ const cases = readdirSync(join(REPO, INVALID_DIR))
   .map((f) => {
     const file = `${INVALID_DIR}/${f}`;
     // Some fixtures start with a byte order mark or end lines with CR alone: that is what they test.
-    const firstLine = readFileSync(join(REPO, file), 'utf8').replace(/^\uFEFF/, '').split(/\r\n|\r|\n/)[0];
+    const firstLine = readFileSync(join(REPO, file), 'utf8')
+      .replace(/^\uFEFF/, '')
+      .split(/\r\n|\r|\n/)[0];
     return { name: f.replace(/\.yaml$/, ''), file, firstLine, breaks: firstLine.replace(/^#\s*/, '') };
   });
 
@@ -64,7 +68,13 @@ const WARNINGS_DIR = 'test/fixtures/config/warnings';
 const warningCases = readdirSync(join(REPO, WARNINGS_DIR))
   .filter((f) => f.endsWith('.yaml'))
   .sort()
-  .map((f) => ({ name: f.replace(/\.yaml$/, ''), file: `${WARNINGS_DIR}/${f}`, breaks: readFileSync(join(REPO, WARNINGS_DIR, f), 'utf8').split('\n')[0].replace(/^#\s*/, '') }));
+  .map((f) => ({
+    name: f.replace(/\.yaml$/, ''),
+    file: `${WARNINGS_DIR}/${f}`,
+    breaks: readFileSync(join(REPO, WARNINGS_DIR, f), 'utf8')
+      .split('\n')[0]
+      .replace(/^#\s*/, ''),
+  }));
 
 function readStrictGolden(repoPath: string): string | undefined {
   const golden = join(REPO, repoPath.replace(/\.yaml$/, '.strict.expected.txt'));
@@ -152,14 +162,14 @@ describe('lint', () => {
     const file = `${INVALID_DIR}/route-unknown-service.yaml`;
     const out = lintFiles([fromCwd(file)], 'github', {});
     expect(out.exitCode).toBe(1);
-    expect(out.stdout).toBe(
-      `::error file=${fromCwd(file)},line=9,col=14::/routes/0/service: unknown service "sample" (did you mean "samples"?)\n`,
-    );
+    expect(out.stdout).toBe(`::error file=${fromCwd(file)},line=9,col=14::/routes/0/service: unknown service "sample" (did you mean "samples"?)\n`);
   });
 
   it('emits an annotation for every line of a multi-problem file', () => {
     const file = `${INVALID_DIR}/wrong-types.yaml`;
-    const lines = lintFiles([fromCwd(file)], 'github', {}).stdout.trimEnd().split('\n');
+    const lines = lintFiles([fromCwd(file)], 'github', {})
+      .stdout.trimEnd()
+      .split('\n');
     const textLines = readGolden(file).trimEnd().split('\n').slice(0, -1);
     expect(lines).toHaveLength(textLines.length);
     for (const line of lines) expect(line).toMatch(/^::error file=[^,]+,line=\d+,col=\d+::\/\S+: .+$/);
@@ -207,9 +217,7 @@ describe('lint with environment overrides', () => {
     const json = lintFiles([fromCwd(MINIMAL)], 'json', env);
     expect(json.exitCode).toBe(1);
     const problems = (JSON.parse(json.stdout) as JsonReport).files[0].problems;
-    expect(problems).toEqual([
-      { line, column, severity: 'error', pointer, message: expect.stringContaining(`${variable}=${JSON.stringify(value)}`) },
-    ]);
+    expect(problems).toEqual([{ line, column, severity: 'error', pointer, message: expect.stringContaining(`${variable}=${JSON.stringify(value)}`) }]);
 
     const text = lintFiles([fromCwd(MINIMAL)], 'text', env);
     expect(text.exitCode).toBe(1);

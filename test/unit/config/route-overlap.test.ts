@@ -25,11 +25,29 @@ describe('route overlap check', () => {
   });
 
   it.each([
-    { what: 'different methods do not overlap', routes: [{ name: 'a', path: '/x', methods: ['GET'] }, { name: 'b', path: '/x', methods: ['POST'] }], expected: [] },
-    { what: 'different hosts do not overlap', routes: [{ name: 'a', path: '/x', host: 'a.example.org' }, { name: 'b', path: '/x', host: 'b.example.org' }], expected: [] },
+    {
+      what: 'different methods do not overlap',
+      routes: [
+        { name: 'a', path: '/x', methods: ['GET'] },
+        { name: 'b', path: '/x', methods: ['POST'] },
+      ],
+      expected: [],
+    },
+    {
+      what: 'different hosts do not overlap',
+      routes: [
+        { name: 'a', path: '/x', host: 'a.example.org' },
+        { name: 'b', path: '/x', host: 'b.example.org' },
+      ],
+      expected: [],
+    },
     {
       what: 'a third route is reported against each earlier route that claimed its methods',
-      routes: [{ name: 'a', path: '/x', methods: ['GET'] }, { name: 'b', path: '/x', methods: ['POST'] }, { name: 'c', path: '/x', methods: ['GET', 'POST', 'PUT'] }],
+      routes: [
+        { name: 'a', path: '/x', methods: ['GET'] },
+        { name: 'b', path: '/x', methods: ['POST'] },
+        { name: 'c', path: '/x', methods: ['GET', 'POST', 'PUT'] },
+      ],
       expected: ['route "c" overlaps route "a" (/routes/0): same path and methods GET', 'route "c" overlaps route "b" (/routes/1): same path and methods POST'],
     },
     { what: 'a method listed twice in one route is not an overlap', routes: [{ name: 'a', path: '/x', methods: ['GET', 'GET'] }], expected: [] },

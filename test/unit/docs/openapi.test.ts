@@ -24,7 +24,10 @@ function layout() {
   const root = mkdtempSync(join(tmpdir(), 'gw-openapi-'));
   mkdirSync(join(root, 'config', 'schemas'), { recursive: true });
   mkdirSync(join(root, 'shared'), { recursive: true });
-  writeFileSync(join(root, 'config', 'schemas', 'sample.json'), JSON.stringify({ $id: 'https://example.org/sample', $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'object', required: ['barcode'], properties: { barcode: { type: 'string' } } }));
+  writeFileSync(
+    join(root, 'config', 'schemas', 'sample.json'),
+    JSON.stringify({ $id: 'https://example.org/sample', $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'object', required: ['barcode'], properties: { barcode: { type: 'string' } } }),
+  );
   writeFileSync(join(root, 'shared', 'login.yaml'), 'type: object\nrequired: [username, password]\nproperties:\n  username: { type: string }\n  password: { type: string }\n');
   writeFileSync(join(root, 'config', 'broken.json'), '{ not json');
   return { root, routesFile: join(root, 'config', 'routes.yaml') };
@@ -112,7 +115,12 @@ describe('buildOpenApi', () => {
 
   it.each([
     ['beside the routes file (not in the working directory), $id and $schema dropped', '/samples', 'post', { type: 'object', required: ['barcode'], properties: { barcode: { type: 'string' } } }],
-    ['from the working directory (the repository root), YAML', '/auth/login', 'post', { type: 'object', required: ['username', 'password'], properties: { username: { type: 'string' }, password: { type: 'string' } } }],
+    [
+      'from the working directory (the repository root), YAML',
+      '/auth/login',
+      'post',
+      { type: 'object', required: ['username', 'password'], properties: { username: { type: 'string' }, password: { type: 'string' } } },
+    ],
   ])('request body schema read %s', (_name, path, method, schema) => {
     const operation = op(doc, path, method)!;
     expect(operation.requestBody).toMatchObject({ required: true, content: { 'application/json': { schema } } });
@@ -146,7 +154,12 @@ describe('buildOpenApi', () => {
   it.each([
     ['without ADMIN_TOKEN (they answer 404)', { restricted: true, admin: undefined }, ['/metrics', '/services', '/health/services'], ['/admin/reload', '/admin/config']],
     ['with ADMIN_TOKEN but no routes file to reload', { restricted: true, admin: { reload: false } }, ['/admin/config'], ['/admin/reload']],
-    ['for a client outside ipFilter.managementAllow (they answer 403)', { restricted: false, admin: { reload: true } }, ['/', '/health', '/docs'], ['/metrics', '/services', '/health/services', '/admin/reload', '/admin/config']],
+    [
+      'for a client outside ipFilter.managementAllow (they answer 403)',
+      { restricted: false, admin: { reload: true } },
+      ['/', '/health', '/docs'],
+      ['/metrics', '/services', '/health/services', '/admin/reload', '/admin/config'],
+    ],
   ])('lists only the management endpoints that answer: %s', (_name, management, listed, absent) => {
     const built = buildOpenApi(config, { readSchema: schemaReader(routesFile, root), management });
     for (const path of listed) expect(built.paths[path]).toBeDefined();

@@ -17,7 +17,10 @@ function linesFor(...requests: [GatewayRequest, number][]): Record<string, unkno
   writer.flush();
   const text = Buffer.concat(chunks).toString();
   expect(text.endsWith('\n')).toBe(true);
-  return text.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 function lineFor(req: GatewayRequest, status: number): Record<string, unknown> {

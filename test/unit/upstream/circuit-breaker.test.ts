@@ -73,15 +73,7 @@ describe('circuit breaker', () => {
     advance(1);
     request('ok');
     expect(b.state).toBe('closed');
-    expect(transitions.map((t) => `${t.from}>${t.to}`)).toEqual([
-      'closed>open',
-      'open>half_open',
-      'half_open>open',
-      'open>half_open',
-      'half_open>open',
-      'open>half_open',
-      'half_open>closed',
-    ]);
+    expect(transitions.map((t) => `${t.from}>${t.to}`)).toEqual(['closed>open', 'open>half_open', 'half_open>open', 'open>half_open', 'half_open>open', 'open>half_open', 'half_open>closed']);
     // After closing, the open time starts again from openFor.
     for (let i = 0; i < 3; i++) request('fail');
     expect(b.state).toBe('open');

@@ -14,7 +14,8 @@ export interface DiffOutput {
 
 /** Resolved and masked, so a running gateway's /admin/config compares like for like with a file. */
 function loadForDiff(file: string, env: Env): { config?: GatewayConfig; error?: string } {
-  const result = checkConfigFile(file, env);
+  // A secret the environment does not set is for `start` to refuse; the diff compares without it.
+  const result = checkConfigFile(file, env, { unsetSecrets: 'warning' });
   if (!result.config) return { error: `${formatProblemsText(result.problems)}\n${file}: invalid configuration\n` };
   return { config: maskSecrets(result.config) };
 }
@@ -23,14 +24,19 @@ function loadForDiff(file: string, env: Env): { config?: GatewayConfig; error?: 
 export function diffAgainst(before: GatewayConfig, afterFile: string, env: Env): DiffOutput {
   const after = loadForDiff(afterFile, env);
   if (!after.config) return { exitCode: EXIT.usage, stdout: '', stderr: after.error ?? '' };
-  const changes = diffConfigs(before, after.config);
+  const changes = diffConfigs(maskSecrets(before), after.config, { values: true });
   return { exitCode: changes.length ? 1 : 0, stdout: formatChanges(changes), stderr: '' };
 }
 
-export function diffFiles(beforeFile: string, afterFile: string, env: Env): DiffOutput {
-  const before = loadForDiff(beforeFile, env);
+/**
+ * Two files compared as written: each `${VAR:-default}` takes its default and no environment
+ * variable overrides a setting, so a change to a setting the environment also sets still shows,
+ * and no secret is needed (an unset one is a warning of lint's, not a reason to stop here).
+ */
+export function diffFiles(beforeFile: string, afterFile: string): DiffOutput {
+  const before = loadForDiff(beforeFile, {});
   if (!before.config) return { exitCode: EXIT.usage, stdout: '', stderr: before.error ?? '' };
-  return diffAgainst(before.config, afterFile, env);
+  return diffAgainst(before.config, afterFile, {});
 }
 
 /** The running config of a gateway, from GET /admin/config with the admin token. */

@@ -63,7 +63,7 @@ program
   .description('what changes between two routes files, or between a running gateway and a file; exit 0 none, 1 some, 2 trouble')
   .argument('<files...>', 'OLD NEW, or with --running just NEW')
   .option('-r, --running <url>', 'compare the config running at this gateway URL (needs ADMIN_TOKEN)')
-  .option('-e, --env-from <file>', ENV_FROM_HELP)
+  .option('-e, --env-from <file>', `with --running: ${ENV_FROM_HELP} (two files are compared as written, without the environment)`)
   .action(async (files: string[], opts: { running?: string; envFrom?: string }) => {
     const env = cliEnv(opts.envFrom);
     let out;
@@ -80,7 +80,7 @@ program
         process.exitCode = EXIT.usage;
         return;
       }
-      out = diffFiles(files[0], files[1], env);
+      out = diffFiles(files[0], files[1]);
     }
     process.stdout.write(out.stdout);
     process.stderr.write(out.stderr);

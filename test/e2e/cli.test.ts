@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { distEntry, ROOT, runNode } from '../helpers/process';
@@ -173,16 +173,31 @@ routes:
     expect(out.code).toBe(1);
     expect(out.output.trim().split('\n')).toEqual([
       'route samples: changed (rewrite, timeout)',
+      '  rewrite: "/api/v1" → "/api/v2"',
+      '  timeout: "30s" → "10s"',
       'route reports: removed',
       'route rag: added',
       'service samples: changed (instances)',
+      '  instances: [{"url":"http://127.0.0.1:8081","weight":1},{"url":"http://127.0.0.1:8091","weight":2}] → [{"url":"http://127.0.0.1:8081","weight":1}]',
       'service rag: added',
       'setting auth.jwt.secret: changed',
+      '  (a secret: changed, not shown)',
       'setting rateLimiting.redisUrl: changed',
+      '  "redis://user:***@127.0.0.1:6379/0" → ""',
     ]);
+    expect(out.output).not.toContain('pass');
     expect((await cli(['diff', VALID, VALID])).code).toBe(0);
     expect((await cli(['diff', VALID, VALID])).output).toBe('no changes\n');
     expect((await cli(['diff', VALID, INVALID])).code).toBe(2);
+  });
+
+  it('diff compares the shipped routes.yaml as written: no secret needed, and a setting the environment overrides still shows', async () => {
+    const shipped = readFileSync(join(ROOT, 'routes.yaml'), 'utf8');
+    const edited = file('edited.yaml', shipped.replace('timeout: 60s ', 'timeout: 90s ').replace(/^cors:\n  enabled: true/m, 'cors:\n  enabled: false'));
+    // CORS__ENABLED=true in the environment would have hidden the second change.
+    const out = await cli(['diff', join(ROOT, 'routes.yaml'), edited], { CORS__ENABLED: 'true', AUTHENTICATION__JWT_SECRET_KEY: '' });
+    expect(out.code).toBe(1);
+    expect(out.output.trim().split('\n')).toEqual(['route sequencing: changed (timeout)', '  timeout: "60s" → "90s"', 'setting cors.enabled: changed', '  true → false']);
   });
 
   it.each([

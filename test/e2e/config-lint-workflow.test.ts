@@ -26,7 +26,11 @@ let lab: string;
 let runnerTemp: string;
 
 function git(...args: string[]): string {
-  return execFileSync('git', args, { cwd: lab, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 'lab', GIT_AUTHOR_EMAIL: 'lab@example.org', GIT_COMMITTER_NAME: 'lab', GIT_COMMITTER_EMAIL: 'lab@example.org' } });
+  return execFileSync('git', args, {
+    cwd: lab,
+    encoding: 'utf8',
+    env: { ...process.env, GIT_AUTHOR_NAME: 'lab', GIT_AUTHOR_EMAIL: 'lab@example.org', GIT_COMMITTER_NAME: 'lab', GIT_COMMITTER_EMAIL: 'lab@example.org' },
+  });
 }
 
 /** A step's script with the GitHub expressions a pull request against main would give it. */
@@ -35,7 +39,12 @@ function script(step: Step): string {
 }
 
 function runStep(step: Step): { status: number; output: string } {
-  const result = spawnSync('bash', ['-e', '-c', script(step)], { cwd: lab, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: process.env.HOME, RUNNER_TEMP: runnerTemp, CI: 'true' }, timeout: 240_000 });
+  const result = spawnSync('bash', ['-e', '-c', script(step)], {
+    cwd: lab,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, RUNNER_TEMP: runnerTemp, CI: 'true' },
+    timeout: 240_000,
+  });
   return { status: result.status ?? -1, output: `${result.stdout}${result.stderr}` };
 }
 

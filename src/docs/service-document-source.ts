@@ -6,6 +6,11 @@ import { parseServiceDocument, ServiceDocument } from './service-document';
 
 /** The first retry after a failed fetch; it doubles up to `refresh`. */
 const FIRST_RETRY_MS = 1_000;
+/**
+ * The longest wait between two tries while fetches fail: a service that comes up after an hour of
+ * being down gets its document within seconds, not at the next `refresh`.
+ */
+const MAX_RETRY_MS = 10_000;
 
 /**
  * The origin (scheme://host:port) of an instance to fetch from now, or undefined when the service
@@ -113,7 +118,7 @@ export class ServiceDocumentSource {
 
   private nextDelay(): number {
     if (this.info.consecutiveFailures === 0) return this.refreshMs;
-    return Math.min(this.refreshMs, FIRST_RETRY_MS * 2 ** (this.info.consecutiveFailures - 1));
+    return Math.min(this.refreshMs, MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.min(this.info.consecutiveFailures - 1, 10));
   }
 
   private async fetchOnce(): Promise<void> {

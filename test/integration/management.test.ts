@@ -57,6 +57,7 @@ describe('management endpoints', () => {
         { url: 'http://127.0.0.1:2', weight: 3, inFlight: 0, available: true },
       ],
       routes: ['samples', 'samples-admin'],
+      openapi: null, // services.samples.openapi is not set
     });
   });
 

@@ -221,11 +221,12 @@ describe("services' own OpenAPI documents in /docs", () => {
     expect((await openapi()).paths['/late/{path}']).toBeDefined(); // its route entry meanwhile
     const late = await startUpstream(service('late', modes.late), latePort);
     upstreams.push(late);
-    await waitFor(() => status('late').state === 'ok', 10_000, 'the late service document');
+    // Retries while it was down came 1 s apart, doubling up to 10 s: well before the 1 h refresh.
+    await waitFor(() => status('late').state === 'ok', 15_000, 'the late service document');
     const doc = await openapi();
     expect(doc.paths['/late/list'].get.security).toEqual([{ bearer: [] }]);
     expect(doc.paths['/late/{path}']).toBeUndefined();
-  }, 15_000);
+  }, 25_000);
 
   it('a hot reload keeps the cached documents of unchanged services (no refetch)', async () => {
     const fetchesBefore = documentFetches(samples);

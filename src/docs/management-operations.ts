@@ -48,10 +48,14 @@ export function managementPaths(options: ManagementListing): Record<string, Open
         '503': json('shutting down', { type: 'object', properties: { status: { const: 'shutting_down' } } }),
       },
     ),
-    '/health/services': get('Health of every service and instance', "Overall and per-service status with each instance's health, circuit state and in-flight count; for a service whose instances are found in DNS, a `discovery` block (name, record type, last success, last error, next refresh).", {
-      '200': json('healthy or degraded'),
-      '503': json('unhealthy: some service has no available instance'),
-    }),
+    '/health/services': get(
+      'Health of every service and instance',
+      "Overall and per-service status with each instance's health, circuit state and in-flight count; for a service whose instances are found in DNS, a `discovery` block (name, record type, last success, last error, next refresh).",
+      {
+        '200': json('healthy or degraded'),
+        '503': json('unhealthy: some service has no available instance'),
+      },
+    ),
     '/services': get(
       'Services and their instances',
       'Each service, its status and load balancer, its instances (listed, or found in DNS: then with a `discovery` block), the routes that use it and, for a service that publishes one, how fetching its OpenAPI document goes.',

@@ -193,7 +193,7 @@ routes:
 
   it('diff compares the shipped routes.yaml as written: no secret needed, and a setting the environment overrides still shows', async () => {
     const shipped = readFileSync(join(ROOT, 'routes.yaml'), 'utf8');
-    const edited = file('edited.yaml', shipped.replace('timeout: 60s ', 'timeout: 90s ').replace(/^cors:\n  enabled: true/m, 'cors:\n  enabled: false'));
+    const edited = file('edited.yaml', shipped.replace('timeout: 60s ', 'timeout: 90s ').replace(/^cors:\n {2}enabled: true/m, 'cors:\n  enabled: false'));
     // CORS__ENABLED=true in the environment would have hidden the second change.
     const out = await cli(['diff', join(ROOT, 'routes.yaml'), edited], { CORS__ENABLED: 'true', AUTHENTICATION__JWT_SECRET_KEY: '' });
     expect(out.code).toBe(1);

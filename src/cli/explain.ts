@@ -1,3 +1,4 @@
+import { discoveryRecordType } from '../config/discovery-type';
 import type { DiscoveryConfig } from '../config/types';
 import { compileGateway } from '../gateway/compile';
 import type { GatewayConfig } from '../config/types';
@@ -61,7 +62,7 @@ export async function explain(config: GatewayConfig, method: string, url: string
 /** The instances a route's requests go to: listed, or, for a discovered service, how they are found. */
 function upstreamCandidates(discovery: DiscoveryConfig, instances: readonly { origin: string; weight: number }[], target: string): string[] {
   if (discovery.dns === '') return ['  upstream candidates:', ...instances.map((i) => `    ${i.origin}${target} (weight ${i.weight})`)];
-  const type = discovery.type === 'auto' ? (discovery.dns.startsWith('_') ? 'SRV' : 'A') : discovery.type;
+  const type = discoveryRecordType(discovery.type, discovery.dns);
   const port = type === 'SRV' ? 'the ports of its SRV records' : `port ${discovery.port || (discovery.scheme === 'https' ? 443 : 80)}`;
   return [`  upstream candidates: discovered in DNS, ${type} records of ${discovery.dns} (${discovery.scheme}, ${port}, looked up every ${discovery.refresh} at most), path ${target}`];
 }

@@ -1,3 +1,4 @@
+import { discoveryRecordType } from './discovery-type';
 import { createPublicKey } from 'node:crypto';
 import { ConfigProblem, didYouMean } from './errors';
 import { SourceMap, escapePointerToken } from './source-map';
@@ -68,8 +69,7 @@ function checkInstanceSource(service: { instances?: unknown; discovery?: unknown
       `minRefresh (${String(d.minRefresh)}) is longer than refresh (${String(d.refresh)}): lookups would never come sooner than the longest wait; make minRefresh shorter`,
     );
   }
-  const type = d.type === 'auto' || d.type === undefined ? (String(d.dns).startsWith('_') ? 'SRV' : 'A') : d.type;
-  if (type === 'SRV' && !String(d.dns).startsWith('_')) {
+  if (discoveryRecordType(d.type, String(d.dns)) === 'SRV' && !String(d.dns).startsWith('_')) {
     report(`${sp}/discovery/dns`, `"${String(d.dns)}" is not an SRV name: SRV names start with _service._proto, e.g. _http._tcp.samples.lab`, { severity: 'warning' });
   }
 }

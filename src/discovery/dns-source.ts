@@ -1,3 +1,4 @@
+import { discoveryRecordType } from '../config/discovery-type';
 import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { DiscoveryConfig } from '../config/types';
@@ -73,7 +74,7 @@ export class DnsInstanceSource implements InstanceSource {
     if (deps.servers.length > 0) this.resolver.setServers([...deps.servers]);
     this.refreshMs = parseDuration(config.refresh) ?? 10_000;
     this.minRefreshMs = Math.min(parseDuration(config.minRefresh) ?? 1000, this.refreshMs);
-    this.type = config.type === 'auto' ? (config.dns.startsWith('_') ? 'SRV' : 'A') : config.type;
+    this.type = discoveryRecordType(config.type, config.dns);
     const defaultPort = config.scheme === 'https' ? 443 : 80;
     this.hostHeader = this.type === 'SRV' ? hostOfSrvName(config.dns) : config.port === defaultPort ? config.dns : `${config.dns}:${config.port}`;
   }

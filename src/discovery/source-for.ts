@@ -1,6 +1,6 @@
 import type { ServiceConfig } from '../config/types';
 import type { Logger } from '../observability/logger';
-import { InstanceSource, StaticInstanceSource } from '../upstream/instance-source';
+import { InstanceSource, listedInstances } from '../upstream/instance-source';
 import { DnsInstanceSource } from './dns-source';
 
 export interface SourceDeps {
@@ -13,7 +13,7 @@ export interface SourceDeps {
 
 /** Where the instances of one service come from: its `discovery` block, else its `instances`. */
 export function instanceSourceFor(name: string, config: ServiceConfig, deps: SourceDeps): InstanceSource {
-  if (config.discovery.dns === '') return new StaticInstanceSource(config.instances.map((i) => ({ url: i.url, weight: i.weight })));
+  if (config.discovery.dns === '') return listedInstances(config.instances);
   return new DnsInstanceSource(name, config.discovery, {
     logger: deps.logger,
     servers: deps.dnsServers,

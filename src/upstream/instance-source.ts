@@ -58,6 +58,11 @@ export class StaticInstanceSource implements InstanceSource {
   }
 }
 
+/** The fixed source of a service's listed `instances`. */
+export function listedInstances(instances: readonly { url: string; weight: number }[]): StaticInstanceSource {
+  return new StaticInstanceSource(instances.map((i) => ({ url: i.url, weight: i.weight })));
+}
+
 /** Whether two sets hold the same instances with the same weights, in any order. */
 export function sameInstances(a: readonly InstanceSpec[], b: readonly InstanceSpec[]): boolean {
   if (a.length !== b.length) return false;

@@ -4,7 +4,7 @@ import type { Logger } from '../observability/logger';
 import { Balancer, createBalancer } from './balancer';
 import { CircuitBreaker, CircuitState } from './circuit-breaker';
 import { HealthCheck, HealthStatus } from './health';
-import { DiscoveryView, InstanceSource, InstanceSpec, StaticInstanceSource } from './instance-source';
+import { DiscoveryView, InstanceSource, InstanceSpec, listedInstances } from './instance-source';
 
 /** What an upstream service needs from its surroundings. */
 export interface UpstreamDeps {
@@ -104,7 +104,7 @@ export class UpstreamService {
     private readonly deps: UpstreamDeps,
     source?: InstanceSource,
   ) {
-    this.source = source ?? new StaticInstanceSource(config.instances.map((i) => ({ url: i.url, weight: i.weight })));
+    this.source = source ?? listedInstances(config.instances);
     this.hostHeader = this.source.hostHeader;
     this.list = this.source.current().map((spec) => this.instanceFor(spec));
     this.balancerOf = createBalancer(config.loadBalancer, this.list, loadBalancingEnabled);
